@@ -1,0 +1,64 @@
+"""ComfyUI AUDIO values: validation, duration, a display envelope.
+
+AUDIO is ``{"waveform": float tensor [B, C, N], "sample_rate": int}``. Supported here: 1 to 8
+channels, 8 kHz to 192 kHz, at least one sample, every sample finite. Silent audio is valid
+(it just gives the model nothing to lip-sync to).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+MAX_CHANNELS = 8
+
+
+def check_audio(audio: Any, name: str = "audio") -> tuple[torch.Tensor, int]:
+    """``(waveform [B, C, N], sample_rate)`` of a valid AUDIO, or a ``ValueError`` saying what is wrong."""
+    if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
+        raise ValueError(f"{name} must be an AUDIO value (a dict with 'waveform' and 'sample_rate'), got {type(audio).__name__}")
+    waveform, rate = audio["waveform"], audio["sample_rate"]
+    if not isinstance(waveform, torch.Tensor):
+        raise ValueError(f"{name} waveform must be a tensor, got {type(waveform).__name__}")
+    if waveform.ndim == 2:
+        waveform = waveform.unsqueeze(0)
+    if waveform.ndim != 3:
+        raise ValueError(f"{name} waveform must be [batch, channels, samples], got shape {tuple(waveform.shape)}")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate != int(rate):
+        raise ValueError(f"{name} sample_rate must be a whole number of Hz, got {rate!r}")
+    rate = int(rate)
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise ValueError(f"{name} sample_rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz; resample it first")
+    channels = waveform.shape[1]
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise ValueError(f"{name} has {channels} channels; 1 to {MAX_CHANNELS} are supported, downmix it first")
+    if waveform.shape[0] < 1 or waveform.shape[-1] < 1:
+        raise ValueError(f"{name} is empty (shape {tuple(waveform.shape)}); load an audio file with at least one sample")
+    if not waveform.is_floating_point():
+        raise ValueError(f"{name} waveform must be floating point, got {waveform.dtype}")
+    if not bool(torch.isfinite(waveform).all()):
+        raise ValueError(f"{name} contains NaN or infinite samples; re-decode or clean the file")
+    return waveform, rate
+
+
+def audio_duration(audio: Any, name: str = "audio") -> float:
+    """Duration in seconds: ``samples / sample_rate``."""
+    waveform, rate = check_audio(audio, name)
+    return waveform.shape[-1] / rate
+
+
+def envelope(waveform: torch.Tensor, sample_rate: int, points: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Min and max of the channel-mean signal of batch item 0 over ``points`` equal time bins."""
+    mono = waveform[0].to(torch.float32).mean(dim=0)
+    n = mono.shape[0]
+    points = max(1, min(points, n))
+    edges = torch.linspace(0, n, points + 1).round().long()
+    lows, highs = torch.empty(points), torch.empty(points)
+    for i in range(points):
+        chunk = mono[edges[i] : max(edges[i + 1], edges[i] + 1)]
+        lows[i], highs[i] = chunk.min(), chunk.max()
+    return lows, highs

@@ -1,0 +1,101 @@
+"""Command line: ``ltx-audioloop plan [AUDIO] ...`` (also ``python -m ltx_audioloop``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("ltx_audioloop")
+
+DEMO_SECONDS = 75.0
+DEMO_SCHEDULE = """\
+# demo schedule: one subject string, medium/close framing, static camera
+0:00-0:24: a woman with short red hair in a green jacket is singing, medium shot, static camera, warm stage light
+0:24-0:40: a woman with short red hair in a green jacket is singing, close-up, static camera, warm stage light
+0:40-0:54: a woman with short red hair in a green jacket is singing, medium shot, static camera, blue stage light
+0:54+: a woman with short red hair in a green jacket is singing, medium close-up, static camera, warm stage light
+"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ltx-audioloop",
+        description="Plan and check LTX-2.3 audio-loop renders for ComfyUI.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser(
+        "plan",
+        help="show every window of a render: audio ranges, stride, prompts, rendered vs audio length",
+        description="Plan the loop for a track. Without AUDIO, plans a synthesised demo song.",
+    )
+    plan.add_argument("audio", nargs="?", help="audio or video file (any format FFmpeg reads)")
+    plan.add_argument("--window", type=float, default=19.88, help="window length in seconds (default 19.88)")
+    plan.add_argument("--overlap", type=float, default=2.0, help="target overlap in seconds (default 2)")
+    plan.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
+    plan.add_argument("--schedule", type=Path, help="prompt schedule text file")
+    plan.add_argument("--blend", type=float, default=0.0, help="blend_seconds of the schedule (default 0)")
+    plan.add_argument("--no-snap", action="store_true", help="do not snap schedule boundaries to the stride grid")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
+    return parser
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from .audio.files import demo_track, load_audio
+    from .audio.waveform import check_audio
+    from .loop.geometry import loop_geometry
+    from .loop.plan import build_render_plan
+
+    if args.audio:
+        audio = load_audio(args.audio)
+        schedule = None
+    else:
+        log.info("no AUDIO given: planning a %.0f s synthesised demo song", DEMO_SECONDS)
+        audio = demo_track(DEMO_SECONDS)
+        schedule = DEMO_SCHEDULE
+    if args.schedule is not None:
+        try:
+            schedule = args.schedule.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ValueError(f"cannot read --schedule {args.schedule}: {err.strerror}") from None
+    waveform, rate = check_audio(audio)
+    geometry = loop_geometry(args.window, args.overlap, args.fps)
+    plan = build_render_plan(waveform.shape[-1] / rate, geometry, schedule, args.blend, not args.no_snap)
+    if args.png:
+        from .loop.timeline import render_timeline
+
+        args.png.parent.mkdir(parents=True, exist_ok=True)
+        render_timeline(plan, waveform, rate).save(args.png)
+    if args.json:
+        data = plan.to_dict()
+        data["source"] = str(args.audio) if args.audio else "demo"
+        if args.png:
+            data["png"] = str(args.png)
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        source = args.audio or f"demo song ({DEMO_SECONDS:.0f} s, synthesised)"
+        print(f"Source: {source}")
+        print(plan.summary())
+        if args.png:
+            print(f"Timeline picture: {args.png}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        if args.command == "plan":
+            return _run_plan(args)
+    except ValueError as err:
+        print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""ComfyUI node classes (V1 API). Each node's body calls into ``loop/`` or ``audio/``."""
+
+from .conditioning_nodes import AudioLoopConditioningBlend, CachedTextEncode_AudioLoop
+from .latent_nodes import LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
+from .loop_control import AudioDuration, AudioLoopController, AudioLoopPlanner
+from .memory_nodes import IterationCleanup, PurgeVRAM
+from .schedule_nodes import (
+    ConditioningSelectByIteration,
+    ImageBlend_AudioLoop,
+    KeyframeImageSchedule,
+    TimestampPromptSchedule,
+    TimestampPromptScheduleBatchEncode,
+    VideoFrameExtract,
+)
+
+NODE_CLASS_MAPPINGS = {
+    "AudioLoopController": AudioLoopController,
+    "AudioLoopPlanner": AudioLoopPlanner,
+    "AudioDuration": AudioDuration,
+    "TimestampPromptSchedule": TimestampPromptSchedule,
+    "TimestampPromptScheduleBatchEncode": TimestampPromptScheduleBatchEncode,
+    "ConditioningSelectByIteration": ConditioningSelectByIteration,
+    "KeyframeImageSchedule": KeyframeImageSchedule,
+    "VideoFrameExtract": VideoFrameExtract,
+    "ImageBlend_AudioLoop": ImageBlend_AudioLoop,
+    "AudioLoopConditioningBlend": AudioLoopConditioningBlend,
+    "CachedTextEncode_AudioLoop": CachedTextEncode_AudioLoop,
+    "LatentContextExtract": LatentContextExtract,
+    "LatentOverlapTrim": LatentOverlapTrim,
+    "LatentOverlapCrossfade": LatentOverlapCrossfade,
+    "StripLatentNoiseMask": StripLatentNoiseMask,
+    "IterationCleanup": IterationCleanup,
+    "PurgeVRAM": PurgeVRAM,
+}
+
+NODE_DISPLAY_NAME_MAPPINGS = {
+    "AudioLoopController": "Audio Loop Controller",
+    "AudioLoopPlanner": "Audio Loop Planner",
+    "AudioDuration": "Audio Duration",
+    "TimestampPromptSchedule": "Timestamp Prompt Schedule",
+    "TimestampPromptScheduleBatchEncode": "Timestamp Prompt Schedule (Batch Encode)",
+    "ConditioningSelectByIteration": "Conditioning Select (by Iteration)",
+    "KeyframeImageSchedule": "Keyframe Image Schedule",
+    "VideoFrameExtract": "Video Frame Extract",
+    "ImageBlend_AudioLoop": "Image Blend (Audio Loop)",
+    "AudioLoopConditioningBlend": "Conditioning Blend (Audio Loop)",
+    "CachedTextEncode_AudioLoop": "Cached Text Encode",
+    "LatentContextExtract": "Latent Context Extract",
+    "LatentOverlapTrim": "Latent Overlap Trim",
+    "LatentOverlapCrossfade": "Latent Overlap Crossfade",
+    "StripLatentNoiseMask": "Strip Latent Noise Mask",
+    "IterationCleanup": "Iteration Cleanup",
+    "PurgeVRAM": "Purge VRAM (defensive)",
+}
+
+__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

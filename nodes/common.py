@@ -1,0 +1,78 @@
+"""Shared bits of the node classes: categories and reusable input specs."""
+
+from __future__ import annotations
+
+CATEGORY_LOOP = "LTX Audio Loop/loop"
+CATEGORY_SCHEDULE = "LTX Audio Loop/schedule"
+CATEGORY_LATENT = "LTX Audio Loop/latent"
+CATEGORY_CONDITIONING = "LTX Audio Loop/conditioning"
+CATEGORY_UTILITY = "LTX Audio Loop/utility"
+
+MAX_SEED = 0xFFFFFFFFFFFFFFFF
+
+ANY = "*"
+"""ComfyUI's wildcard socket type; the per-iteration conditioning list travels on it."""
+
+
+def current_iteration_input(default: int = 1) -> tuple:
+    return (
+        "INT",
+        {
+            "default": default,
+            "min": 0,
+            "max": 100000,
+            "tooltip": "Pass index: 0 = initial render, 1, 2, ... = TensorLoopOpen's current_iteration.",
+        },
+    )
+
+
+def stride_input() -> tuple:
+    return (
+        "FLOAT",
+        {
+            "default": 17.92,
+            "min": 0.01,
+            "max": 3600.0,
+            "step": 0.01,
+            "tooltip": "Effective stride in seconds: wire AudioLoopController's stride_seconds.",
+        },
+    )
+
+
+def blend_input() -> tuple:
+    return (
+        "FLOAT",
+        {
+            "default": 0.0,
+            "min": 0.0,
+            "max": 3600.0,
+            "step": 0.5,
+            "tooltip": "Raised-cosine ramp width in seconds across each boundary. 0 = clean switch; "
+            "values up to one stride still switch cleanly; 2 x stride mixes 15% into the iterations "
+            "either side. Never a 50/50 mix.",
+        },
+    )
+
+
+def snap_input() -> tuple:
+    return (
+        "BOOLEAN",
+        {
+            "default": True,
+            "tooltip": "Move every schedule boundary to the nearest iteration start so each iteration "
+            "runs one prompt. Turn off only to switch at the first iteration starting after a boundary.",
+        },
+    )
+
+
+def schedule_validation(schedule, convert=str, what: str = "prompt"):
+    """``True`` or the parse error text, for VALIDATE_INPUTS (schedule absent when linked)."""
+    if schedule is None:
+        return True
+    from ..loop.schedule import ScheduleError, parse_schedule
+
+    try:
+        parse_schedule(schedule, convert, what)
+    except ScheduleError as err:
+        return str(err)
+    return True

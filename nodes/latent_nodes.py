@@ -1,0 +1,99 @@
+"""Latent hand-off nodes: context extract, overlap trim, crossfade, noise-mask stripping."""
+
+from __future__ import annotations
+
+from ..loop.latents import crossfade_overlap, extract_context, strip_noise_mask, trim_overlap
+from .common import CATEGORY_LATENT
+
+
+def _count_input(default: int, minimum: int, tooltip: str) -> tuple:
+    return ("INT", {"default": default, "min": minimum, "max": 10000, "tooltip": tooltip})
+
+
+class LatentContextExtract:
+    """The last N latent frames of the previous pass, as context for the next (view, mask stripped)."""
+
+    DESCRIPTION = "Tail of the previous video latent as the next window's context: a view, noise_mask removed."
+    CATEGORY = CATEGORY_LATENT
+    FUNCTION = "execute"
+    RETURN_TYPES = ("LATENT",)
+    RETURN_NAMES = ("context",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "latent": ("LATENT", {"tooltip": "Previous pass's video latent (TensorLoopOpen.previous_value)."}),
+                "overlap_latent_frames": _count_input(7, 1, "Tail latent frames to keep: AudioLoopController.overlap_latent_frames."),
+            }
+        }
+
+    def execute(self, latent, overlap_latent_frames):
+        return (extract_context(latent, overlap_latent_frames),)
+
+
+class LatentOverlapTrim:
+    """Drops the context frames from a sampler output, keeping only new content (view, mask stripped)."""
+
+    DESCRIPTION = "Removes the first N latent frames (the context) from the sampler output; run it after LTXVCropGuides."
+    CATEGORY = CATEGORY_LATENT
+    FUNCTION = "execute"
+    RETURN_TYPES = ("LATENT",)
+    RETURN_NAMES = ("trimmed",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "latent": ("LATENT", {"tooltip": "Sampler output video latent, after LTXVCropGuides."}),
+                "overlap_latent_frames": _count_input(7, 0, "Leading latent frames to drop: AudioLoopController.overlap_latent_frames."),
+            }
+        }
+
+    def execute(self, latent, overlap_latent_frames):
+        return (trim_overlap(latent, overlap_latent_frames),)
+
+
+class LatentOverlapCrossfade:
+    """Crossfades the context region with the previous pass instead of a hard cut; same total length."""
+
+    DESCRIPTION = (
+        "Blends the last M context latents of this pass with the last M latents of the previous pass "
+        "(raised cosine), followed by the new frames. Use with TensorLoopClose overlap 'end' = M (and the "
+        "initial render cut by M) so the video is exactly as long as with LatentOverlapTrim."
+    )
+    CATEGORY = CATEGORY_LATENT
+    FUNCTION = "execute"
+    RETURN_TYPES = ("LATENT", "INT")
+    RETURN_NAMES = ("latent", "end_trim_latent_frames")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "previous": ("LATENT", {"tooltip": "Previous pass's full video latent (TensorLoopOpen.previous_value)."}),
+                "current": ("LATENT", {"tooltip": "This pass's sampler output, after LTXVCropGuides."}),
+                "overlap_latent_frames": _count_input(7, 1, "Context latent frames: AudioLoopController.overlap_latent_frames."),
+                "crossfade_latent_frames": _count_input(3, 0, "Latents to crossfade (at most overlap - 1); 0 = plain trim."),
+            }
+        }
+
+    def execute(self, previous, current, overlap_latent_frames, crossfade_latent_frames):
+        out = crossfade_overlap(previous, current, overlap_latent_frames, crossfade_latent_frames)
+        return (out, crossfade_latent_frames)
+
+
+class StripLatentNoiseMask:
+    """Removes noise_mask so the next mask node builds a fresh one."""
+
+    DESCRIPTION = "Copy of the latent dict without noise_mask (samples shared, not copied)."
+    CATEGORY = CATEGORY_LATENT
+    FUNCTION = "execute"
+    RETURN_TYPES = ("LATENT",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"latent": ("LATENT", {"tooltip": "Any latent."})}}
+
+    def execute(self, latent):
+        return (strip_noise_mask(latent),)

@@ -1,0 +1,168 @@
+"""AudioLoopController, AudioLoopPlanner and AudioDuration: loop geometry on the canvas."""
+
+from __future__ import annotations
+
+from ..audio.waveform import audio_duration, check_audio
+from ..loop.geometry import loop_geometry, plan_loop
+from ..loop.plan import build_render_plan
+from .common import CATEGORY_LOOP, MAX_SEED, current_iteration_input, snap_input, blend_input
+
+
+def _window_inputs() -> dict:
+    return {
+        "window_seconds": (
+            "FLOAT",
+            {"default": 19.88, "min": 0.01, "max": 3600.0, "step": 0.01,
+             "tooltip": "Length of one generation window in seconds (19.88 s = 497 frames at 25 fps). "
+             "Rounded to the nearest 8k+1 frames."},
+        ),
+        "overlap_seconds": (
+            "FLOAT",
+            {"default": 2.0, "min": 0.0, "max": 3600.0, "step": 0.01,
+             "tooltip": "Target overlap in seconds; rounded to whole latent frames (8 frames each). "
+             "The effective overlap and stride are on the outputs. 2-3 s is typical."},
+        ),
+    }
+
+
+class AudioLoopController:
+    """Per-iteration loop geometry: where this pass's audio starts, how long it is, when to stop."""
+
+    DESCRIPTION = (
+        "Loop geometry in whole latent frames: audio advances by exactly the video each iteration "
+        "adds (no lip-sync drift), the last iteration renders only what the remaining audio needs, "
+        "and the values stay valid on the extra body run after the stop."
+    )
+    CATEGORY = CATEGORY_LOOP
+    FUNCTION = "execute"
+    RETURN_TYPES = ("FLOAT", "BOOLEAN", "FLOAT", "INT", "FLOAT", "INT", "INT", "FLOAT",
+                    "INT", "FLOAT", "INT", "INT", "INT", "BOOLEAN")
+    RETURN_NAMES = ("start_index", "should_stop", "audio_duration", "iteration_seed", "stride_seconds",
+                    "overlap_frames", "overlap_latent_frames", "overlap_seconds",
+                    "window_frames", "window_seconds", "window_latent_frames", "new_latent_frames",
+                    "total_iterations", "is_final")
+    OUTPUT_TOOLTIPS = (
+        "Start of this pass's audio slice in seconds (TrimAudioDuration start_index).",
+        "True on the last iteration: wire to TensorLoopClose stop.",
+        "Audio length in seconds.",
+        "(base_seed + current_iteration) mod 2^64: the sampler seed of this pass.",
+        "Effective stride in seconds (a whole number of latent frames).",
+        "Effective overlap in pixel frames (8k+1).",
+        "Overlap in latent frames: context kept from the previous pass and trimmed after sampling.",
+        "Effective overlap in seconds: where 'generate' masks start in the new window.",
+        "Pixel frames to render in this pass (8k+1); the final pass is sized to the remaining audio.",
+        "Seconds of this pass's window: the audio trim duration.",
+        "Latent frames of this pass's window.",
+        "Latent frames this pass adds after trimming its context.",
+        "Loop iterations the track needs (wire to TensorLoopOpen's iteration count).",
+        "True when this pass is the last one that adds video.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "current_iteration": current_iteration_input(1),
+                **_window_inputs(),
+                "audio": ("AUDIO", {"tooltip": "The whole track the video follows."}),
+                "base_seed": ("INT", {"default": 0, "min": 0, "max": MAX_SEED,
+                                      "tooltip": "Base seed; each pass uses base_seed + current_iteration."}),
+                "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
+            }
+        }
+
+    def execute(self, current_iteration, window_seconds, overlap_seconds, audio, base_seed, fps):
+        geometry = loop_geometry(window_seconds, overlap_seconds, fps)
+        plan = plan_loop(audio_duration(audio), geometry)
+        window = plan.window(current_iteration)
+        if isinstance(base_seed, bool) or not isinstance(base_seed, int) or base_seed < 0:
+            raise ValueError(f"base_seed must be a whole number >= 0, got {base_seed!r}")
+        seed = (base_seed + current_iteration) % (MAX_SEED + 1)
+        return (
+            window.start_seconds, window.is_final, plan.audio_seconds, seed, geometry.stride_seconds,
+            geometry.overlap_frames, geometry.overlap_latents, geometry.overlap_seconds,
+            window.window_frames, window.window_seconds, window.window_latents, window.new_latents,
+            plan.loop_iterations, window.is_final and not window.past_end,
+        )
+
+
+class AudioLoopPlanner:
+    """The whole render at a glance: summary table, iteration count and a timeline picture."""
+
+    DESCRIPTION = (
+        "Plans the render of the track: every pass, its audio range, the prompt it runs after snapping, "
+        "and total_iterations for TensorLoopOpen (equal to what AudioLoopController runs)."
+    )
+    CATEGORY = CATEGORY_LOOP
+    FUNCTION = "execute"
+    RETURN_TYPES = ("STRING", "INT", "FLOAT", "FLOAT", "IMAGE", "INT", "FLOAT")
+    RETURN_NAMES = ("summary", "total_iterations", "stride_seconds", "audio_duration", "timeline",
+                    "initial_window_frames", "initial_window_seconds")
+    OUTPUT_TOOLTIPS = (
+        "Text table of every pass.",
+        "Loop iterations after the initial render: wire to TensorLoopOpen's iteration count.",
+        "Effective stride in seconds.",
+        "Audio length in seconds.",
+        "Timeline picture: waveform, windows, overlaps, schedule sections (wire to PreviewImage).",
+        "Frames of the initial render (8k+1): shorter than a window when the audio is.",
+        "Seconds of the initial render: the first audio trim duration.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "audio": ("AUDIO", {"tooltip": "The whole track."}),
+                **_window_inputs(),
+                "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
+                "max_iterations": ("INT", {"default": 0, "min": 0, "max": 100000,
+                                           "tooltip": "0 = as many as the audio needs; N > 0 caps the count (quick tests)."}),
+                "schedule": ("STRING", {"default": "", "multiline": True,
+                                        "tooltip": "Optional prompt schedule: shows which prompt each pass runs."}),
+            },
+            "optional": {
+                "blend_seconds": blend_input(),
+                "snap_boundaries": snap_input(),
+            },
+        }
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, schedule=None):
+        from .common import schedule_validation
+
+        return True if not schedule or not str(schedule).strip() else schedule_validation(schedule)
+
+    def execute(self, audio, window_seconds, overlap_seconds, fps, max_iterations, schedule,
+                blend_seconds=0.0, snap_boundaries=True):
+        from ..loop.timeline import image_to_tensor, render_timeline
+
+        waveform, rate = check_audio(audio)
+        geometry = loop_geometry(window_seconds, overlap_seconds, fps)
+        plan = build_render_plan(waveform.shape[-1] / rate, geometry, schedule, blend_seconds, snap_boundaries)
+        total = plan.loop.loop_iterations
+        summary = plan.summary()
+        if max_iterations and max_iterations < total:
+            summary += f"\nmax_iterations={max_iterations}: the loop stops early, the track is not fully rendered"
+            total = max_iterations
+        image = image_to_tensor(render_timeline(plan, waveform, rate))
+        first = plan.loop.window(0)
+        return (summary, total, geometry.stride_seconds, plan.loop.audio_seconds, image,
+                first.window_frames, first.window_seconds)
+
+
+class AudioDuration:
+    """Duration, sample rate and sample count of an AUDIO value."""
+
+    DESCRIPTION = "Duration in seconds (samples / sample rate), sample rate and sample count of the audio."
+    CATEGORY = CATEGORY_LOOP
+    FUNCTION = "execute"
+    RETURN_TYPES = ("FLOAT", "INT", "INT")
+    RETURN_NAMES = ("duration_seconds", "sample_rate", "total_samples")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"audio": ("AUDIO", {"tooltip": "Any AUDIO value."})}}
+
+    def execute(self, audio):
+        waveform, rate = check_audio(audio)
+        return (waveform.shape[-1] / rate, rate, int(waveform.shape[-1]))

@@ -1,0 +1,254 @@
+"""Prompt and keyframe schedules: selection by iteration, batch encoding before the loop."""
+
+from __future__ import annotations
+
+import logging
+
+from ..loop.conditioning import select_by_iteration
+from ..loop.images import blend_images, check_images, frame_at
+from ..loop.prompt_list import build_conditioning_schedule, entries_needed
+from ..loop.schedule import ScheduleError, parse_index, parse_schedule, select_iteration
+from ..loop.text_cache import encode_with_clip
+from .common import (
+    ANY,
+    CATEGORY_SCHEDULE,
+    blend_input,
+    current_iteration_input,
+    schedule_validation,
+    snap_input,
+    stride_input,
+)
+
+log = logging.getLogger(__name__)
+
+_PROMPT_SCHEDULE_TOOLTIP = (
+    "One entry per line: 'START-END: prompt', 'START+: prompt' or 'START: prompt'. Times: M:SS, M:SS.ss, "
+    "H:MM:SS or seconds; ranges with -, en dash or em dash. Blank lines and # comments are ignored; any "
+    "other line is an error naming its line number."
+)
+
+
+class TimestampPromptSchedule:
+    """The prompt of one iteration, with the prompt it blends toward and the blend factor."""
+
+    DESCRIPTION = (
+        "Picks the prompt scheduled for this iteration's window start (iteration x stride). Boundaries snap "
+        "to the stride grid so each iteration runs one prompt; blending is a symmetric raised-cosine ramp "
+        "that never gives an iteration a 50/50 mix. Prefer TimestampPromptScheduleBatchEncode inside loops."
+    )
+    CATEGORY = CATEGORY_SCHEDULE
+    FUNCTION = "execute"
+    RETURN_TYPES = ("STRING", "STRING", "FLOAT", "FLOAT")
+    RETURN_NAMES = ("prompt", "next_prompt", "blend_factor", "current_time")
+    OUTPUT_TOOLTIPS = (
+        "Prompt in effect for this iteration.",
+        "Prompt across the nearest boundary that this iteration blends toward (same as prompt when none).",
+        "Weight of next_prompt, always below 0.5: wire to the conditioning blend.",
+        "Window start of this iteration in seconds.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "current_iteration": current_iteration_input(1),
+                "stride_seconds": stride_input(),
+                "schedule": ("STRING", {"default": "0:00+: default prompt", "multiline": True,
+                                        "tooltip": _PROMPT_SCHEDULE_TOOLTIP}),
+                "blend_seconds": blend_input(),
+                "snap_boundaries": snap_input(),
+            }
+        }
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, schedule=None):
+        return schedule_validation(schedule)
+
+    def execute(self, current_iteration, stride_seconds, schedule, blend_seconds, snap_boundaries=True):
+        entries = parse_schedule(schedule)
+        sel = select_iteration(entries, stride_seconds, current_iteration, blend_seconds, snap_boundaries)
+        return (sel.current.value, sel.other.value, sel.blend, sel.time)
+
+
+class TimestampPromptScheduleBatchEncode:
+    """Encodes every distinct scheduled prompt once, before the loop, into a per-iteration list."""
+
+    DESCRIPTION = (
+        "Run outside the loop: encodes each distinct prompt of the schedule exactly once, blends where "
+        "the schedule asks, and outputs one conditioning per iteration (entry 0 = initial render). Inside "
+        "the loop, ConditioningSelectByIteration only picks an entry, so the text encoder never loads "
+        "mid-render and never evicts the video model."
+    )
+    CATEGORY = CATEGORY_SCHEDULE
+    FUNCTION = "execute"
+    RETURN_TYPES = (ANY, "INT", "STRING", "INT")
+    RETURN_NAMES = ("conditioning_list", "iteration_count", "report", "encoded_prompts")
+    OUTPUT_TOOLTIPS = (
+        "Per-iteration conditioning list: wire to ConditioningSelectByIteration inside the loop.",
+        "Entries in the list (iterations 0 .. count-1; later iterations reuse the last).",
+        "Which prompt (and blend) each iteration runs.",
+        "Text-encoder calls made: the number of distinct prompts that run.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "clip": ("CLIP", {"tooltip": "Text encoder (Gemma 3 for LTX-2.3)."}),
+                "schedule": ("STRING", {"default": "0:00+: default prompt", "multiline": True,
+                                        "tooltip": _PROMPT_SCHEDULE_TOOLTIP}),
+                "stride_seconds": stride_input(),
+                "audio_duration": ("FLOAT", {"default": 180.0, "min": 0.01, "max": 360000.0, "step": 0.1,
+                                             "tooltip": "Track length in seconds (AudioLoopPlanner.audio_duration)."}),
+                "snap_boundaries": snap_input(),
+                "frame_rate": ("FLOAT", {"default": 25.0, "min": 0.0, "max": 1000.0, "step": 0.01,
+                                         "tooltip": "frame_rate written into every conditioning, as LTXVConditioning "
+                                         "does; 0 leaves the metadata as the encoder gave it."}),
+            },
+            "optional": {
+                "blend_seconds": blend_input(),
+            },
+        }
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, schedule=None):
+        return schedule_validation(schedule)
+
+    def execute(self, clip, schedule, stride_seconds, audio_duration, snap_boundaries, frame_rate, blend_seconds=0.0):
+        if clip is None:
+            raise ValueError("clip is missing: connect the text encoder (the LTX-2 Gemma CLIP loader)")
+        count = entries_needed(audio_duration, stride_seconds)
+        result = build_conditioning_schedule(
+            schedule, lambda text: encode_with_clip(clip, text), stride_seconds, count,
+            blend_seconds, snap_boundaries, frame_rate or None,
+        )
+        log.info("TimestampPromptScheduleBatchEncode: %d prompt(s) encoded for %d entries",
+                 len(result.encoded_prompts), count)
+        return (result.conditioning_list, count, result.report(), len(result.encoded_prompts))
+
+
+class ConditioningSelectByIteration:
+    """Picks this iteration's conditioning from the batch-encoded list (no text encoder)."""
+
+    DESCRIPTION = "Returns entry current_iteration of the per-iteration conditioning list (the last entry past its end)."
+    CATEGORY = CATEGORY_SCHEDULE
+    FUNCTION = "execute"
+    RETURN_TYPES = ("CONDITIONING",)
+    RETURN_NAMES = ("conditioning",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "conditioning_list": (ANY, {"tooltip": "conditioning_list from TimestampPromptScheduleBatchEncode."}),
+                "current_iteration": current_iteration_input(0),
+            }
+        }
+
+    def execute(self, conditioning_list, current_iteration):
+        return (select_by_iteration(conditioning_list, current_iteration),)
+
+
+class KeyframeImageSchedule:
+    """Picks the keyframe image of an iteration from a batch, with the same snapping and blend as prompts."""
+
+    DESCRIPTION = (
+        "Maps schedule times to 0-based indices into an image batch, snapped to the stride grid and "
+        "blended with the same raised-cosine ramp as prompts (wire next_image and blend_factor to ImageBlend)."
+    )
+    CATEGORY = CATEGORY_SCHEDULE
+    FUNCTION = "execute"
+    RETURN_TYPES = ("IMAGE", "IMAGE", "FLOAT", "FLOAT", "INT")
+    RETURN_NAMES = ("image", "next_image", "blend_factor", "current_time", "image_index")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "Keyframe batch; index 0 is the first image."}),
+                "current_iteration": current_iteration_input(1),
+                "stride_seconds": stride_input(),
+                "schedule": ("STRING", {"default": "0:00+: 0", "multiline": True,
+                                        "tooltip": "Like the prompt schedule, with a 0-based image index per line."}),
+                "blend_seconds": blend_input(),
+            },
+            "optional": {
+                "snap_boundaries": snap_input(),
+            },
+        }
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, schedule=None):
+        return schedule_validation(schedule, parse_index, "image index")
+
+    def execute(self, images, current_iteration, stride_seconds, schedule, blend_seconds, snap_boundaries=True):
+        images = check_images(images)
+        entries = parse_schedule(schedule, parse_index, "image index")
+        for entry in entries:
+            if entry.value >= images.shape[0]:
+                raise ScheduleError(
+                    f"schedule line {entry.line}: image index {entry.value} but the batch has "
+                    f"{images.shape[0]} image(s) (indices 0..{images.shape[0] - 1})"
+                )
+        sel = select_iteration(entries, stride_seconds, current_iteration, blend_seconds, snap_boundaries)
+        return (frame_at(images, sel.current.value), frame_at(images, sel.other.value), sel.blend, sel.time,
+                sel.current.value)
+
+
+class VideoFrameExtract:
+    """The frame of a reference video at this iteration's window start."""
+
+    DESCRIPTION = "Frame round(iteration x stride x source_fps) of a reference video batch (its last frame past its end)."
+    CATEGORY = CATEGORY_SCHEDULE
+    FUNCTION = "execute"
+    RETURN_TYPES = ("IMAGE", "INT")
+    RETURN_NAMES = ("image", "frame_index")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "Reference video as an image batch."}),
+                "current_iteration": current_iteration_input(1),
+                "stride_seconds": stride_input(),
+                "source_fps": ("FLOAT", {"default": 25.0, "min": 0.01, "max": 1000.0, "step": 0.01,
+                                         "tooltip": "Frame rate of the reference video."}),
+            }
+        }
+
+    def execute(self, images, current_iteration, stride_seconds, source_fps):
+        images = check_images(images)
+        if not source_fps or source_fps <= 0:
+            raise ValueError(f"source_fps must be > 0, got {source_fps!r}")
+        if current_iteration < 0:
+            raise ValueError(f"current_iteration must be >= 0, got {current_iteration}")
+        wanted = int(current_iteration * stride_seconds * source_fps + 0.5)
+        index = min(wanted, images.shape[0] - 1)
+        if index != wanted:
+            log.warning("VideoFrameExtract: frame %d is past the %d-frame reference; using its last frame",
+                        wanted, images.shape[0])
+        return (frame_at(images, index), index)
+
+
+class ImageBlend_AudioLoop:
+    """Linear blend of two images (pairs with KeyframeImageSchedule)."""
+
+    DESCRIPTION = "(1 - blend_factor) x image_a + blend_factor x image_b; 0 and 1 pass the image through untouched."
+    CATEGORY = CATEGORY_SCHEDULE
+    FUNCTION = "execute"
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("image",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image_a": ("IMAGE", {"tooltip": "Current keyframe."}),
+                "image_b": ("IMAGE", {"tooltip": "Keyframe it blends toward."}),
+                "blend_factor": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01,
+                                           "tooltip": "0 = all A, 1 = all B."}),
+            }
+        }
+
+    def execute(self, image_a, image_b, blend_factor):
+        return (blend_images(image_a, image_b, blend_factor),)
