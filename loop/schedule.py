@@ -56,9 +56,10 @@ class ScheduleError(ValueError):
 
 
 _TIME = r"\d+(?::\d+){0,2}(?:\.\d+)?"
+_WHOLE_TIME = _TIME + r"(?![\d.]|:\d)"  # the longest time only, never a shorter prefix of it
 _DASH = r"[-\u2013\u2014]"
 _LINE = re.compile(
-    rf"^(?P<start>{_TIME})\s*(?:(?P<plus>\+)|{_DASH}\s*(?P<end>{_TIME}))?\s*:(?P<value>.*)$"
+    rf"^(?P<start>{_WHOLE_TIME})\s*(?:(?P<plus>\+)|{_DASH}\s*(?P<end>{_WHOLE_TIME}))?\s*:(?P<value>.*)$"
 )
 _BULLET = re.compile(r"^(?:[-*\u2022])\s+")
 
@@ -159,9 +160,10 @@ def parse_schedule(
     entries.sort(key=lambda e: e.start)
     for previous, current in zip(entries, entries[1:]):
         if abs(previous.start - current.start) < 1e-9:
+            first, second = sorted((previous.line, current.line))
             raise ScheduleError(
-                f"schedule lines {previous.line} and {current.line} both start at "
-                f"{format_timestamp(current.start)}; give each entry its own start"
+                f"schedule line {second} starts at {format_timestamp(current.start)} like line {first}; "
+                "give each entry its own start"
             )
     return entries
 

@@ -33,7 +33,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..audio.waveform import check_audio, envelope
 from .geometry import IterationWindow
 from .plan import RenderPlan
-from .schedule import ScheduleEntry, entry_at, format_timestamp
+from .schedule import ScheduleEntry, entry_at, format_timestamp, snap_time
 
 logger = logging.getLogger(__name__)
 
@@ -355,7 +355,7 @@ def _draw_axis(draw: ImageDraw.ImageDraw, layout: TimelineLayout, font) -> None:
     _draw_text(draw, _PAD, y + 15, "time", font, MUTED_TEXT)
 
 
-def _draw_legend(image: Image.Image, draw: ImageDraw.ImageDraw, layout: TimelineLayout, font, has_schedule: bool) -> None:
+def _draw_legend(image: Image.Image, draw: ImageDraw.ImageDraw, layout: TimelineLayout, font, plan: RenderPlan) -> None:
     y = layout.legend_y
     items = [
         ("swatch", CONTEXT_COLOUR, "context (overlap frames taken from the previous pass)"),
@@ -364,8 +364,12 @@ def _draw_legend(image: Image.Image, draw: ImageDraw.ImageDraw, layout: Timeline
         ("line", AUDIO_END_LINE, "audio end"),
         ("dash", GRID, "iteration start (every stride)"),
     ]
-    if has_schedule:
-        items.append(("marker", BLEND_MARKER, "prompt blend factor"))
+    if plan.selections:
+        items.append(("stripe", SECTION_COLOURS[1], "schedule section a pass runs"))
+        if any(s.blend > 0 for s in plan.selections):
+            items.append(("marker", BLEND_MARKER, "prompt blend factor"))
+        if _moved_starts(plan, layout.total_seconds):
+            items.append(("triangle", MUTED_TEXT, "written start, snapped to the stride grid"))
     x = _PAD
     for kind, colour, text in items:
         needed = 22 + _text_width(font, text) + 22
@@ -380,6 +384,11 @@ def _draw_legend(image: Image.Image, draw: ImageDraw.ImageDraw, layout: Timeline
             draw.line([(x + 8, y - 7), (x + 8, y + 7)], fill=colour, width=2)
         elif kind == "dash":
             _dashed_vline(draw, x + 8, y - 7, y + 7, colour, 3, 3)
+        elif kind == "stripe":
+            draw.rectangle([x, y - 6, x + 16, y + 2], fill=NEW_COLOUR)
+            draw.rectangle([x, y + 3, x + 16, y + 6], fill=colour)
+        elif kind == "triangle":
+            draw.polygon([(x + 3, y - 4), (x + 13, y - 4), (x + 8, y + 3)], fill=colour)
         else:
             _diamond(draw, x + 8, y, 5, colour)
         _, right = _draw_text(draw, x + 22, y, text, font, MUTED_TEXT)
@@ -443,26 +452,30 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
                 _diamond(draw, x1 + 4, centre, max(1.5, min(4.0, layout.lane_pitch / 2)), BLEND_MARKER)
             continue
 
-        # Text beside the bar: time range and frames (left of a loop bar, right of the initial one).
+        # Inside the bar: frames (and schedule line); beside it: time range, blend factor.
+        inner = f"{window.window_frames} f" if sel is None else f"{window.window_frames} f  \u00b7  line {sel.current.line}"
+        inner_left = x_ctx + 6 if window.context_frames else x0 + 6
+        fitted = _fit_text(font, inner, x1 - 6 - inner_left) if _text_width(font, inner) <= x1 - 6 - inner_left else None
+        if fitted and layout.bar_height >= 14:
+            _draw_text(draw, inner_left, centre - (2 if sel is not None else 0), fitted, font, CONTEXT_COLOUR)
         span = f"{format_timestamp(window.start_seconds)} - {format_timestamp(window.end_seconds)}"
-        detail = f"{span}   {window.window_frames} f"
-        if window.is_final and window.iteration > 0:
-            detail = f"final pass, sized to the audio:  {span}   {window.window_frames} f ({window.new_frames} new)"
-        elif window.is_final:
-            detail = f"only pass, sized to the audio:  {detail}"
+        if window.is_final:
+            first = "final pass" if window.iteration > 0 else "only pass"
+            detail = f"{first}, sized to the audio:  {span}  ({window.new_frames} new frames)"
+        else:
+            detail = span
         blend = None
         if sel is not None and sel.blend > 0:
-            blend = f"blend {sel.blend:.3f} with line {sel.other.line}"
+            blend = f"{sel.blend:.3f} of line {sel.other.line}"
         right_room = layout.plot_right - (x1 + 8)
         if i == 0:
             # The initial bar starts at 0: everything goes to its right.
-            text = detail if blend is None else f"{detail}     "
-            fitted = _fit_text(font, text.rstrip(), right_room)
+            fitted = _fit_text(font, detail, right_room)
             end = x1 + 8
             if fitted:
                 _, end = _draw_text(draw, x1 + 8, centre, fitted, font, MUTED_TEXT)
-            if blend is not None:
-                _draw_blend(draw, end + 14, centre, blend, layout.plot_right, font)
+            if blend is not None and end + 24 < layout.plot_right:
+                _draw_blend(draw, end + 16, centre, blend, layout.plot_right, font)
             continue
         left_room = x0 - 8 - layout.plot_left
         fitted = _fit_text(font, detail, left_room)
@@ -480,6 +493,15 @@ def _draw_blend(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, limit:
     fitted = _fit_text(font, text, limit - (x + 10))
     if fitted:
         _draw_text(draw, x + 10, y, fitted, font, (176, 96, 18))
+
+
+def _moved_starts(plan: RenderPlan, total: float) -> list[float]:
+    """Written schedule starts (seconds) inside the timeline that snapping moved."""
+    if not plan.snap:
+        return []
+    stride = plan.geometry.stride_seconds
+    return [e.start for e in plan.entries
+            if 0 < e.start < total and abs(snap_time(e.start, stride) - e.start) > 1e-6]
 
 
 def _section_colour_at(sections, t: float):
@@ -503,14 +525,10 @@ def _draw_schedule(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: Rend
             font, f"L{entry.line}", x1 - x0 - 6)
         if label and _text_width(font, label) <= x1 - x0 - 6:
             _draw_text(draw, x0 + 6, mid, label, font, TEXT)
-    if plan.snap:
-        # Small ticks on the top edge where a written start was moved onto the stride grid.
-        for entry in plan.entries:
-            if 0 < entry.start < layout.total_seconds:
-                snapped = round(entry.start / plan.geometry.stride_seconds) * plan.geometry.stride_seconds
-                if abs(snapped - entry.start) > 1e-6:
-                    x = layout.x(entry.start)
-                    draw.polygon([(x - 4, top - 6), (x + 4, top - 6), (x, top - 1)], fill=MUTED_TEXT)
+    # Small marks on the top edge where a written start was moved onto the stride grid.
+    for start in _moved_starts(plan, layout.total_seconds):
+        x = layout.x(start)
+        draw.polygon([(x - 4, top - 6), (x + 4, top - 6), (x, top - 1)], fill=MUTED_TEXT)
     draw.rectangle([layout.plot_left, top, layout.plot_right, bottom], outline=BAND_BORDER)
 
 
@@ -536,7 +554,7 @@ def render_timeline(
 
     for n, line in enumerate(layout.title_lines):
         _draw_text(draw, _PAD, _PAD + n * (_LINE + 2) + _LINE / 2, line, title_font, TEXT)
-    _draw_legend(image, draw, layout, font, bool(plan.selections))
+    _draw_legend(image, draw, layout, font, plan)
 
     # Waveform band, with the region past the end of the audio shaded.
     wave_box = [layout.plot_left, layout.wave_top, layout.plot_right, layout.wave_bottom]
