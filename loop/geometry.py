@@ -284,7 +284,8 @@ class LoopPlan:
 
         Iterations past ``K`` (the native loop runs its body once more after a stop, and once
         even when told to run 0 iterations) get a runnable window inside the track, marked
-        ``past_end``: the last loop window, or when there is none a minimal window at 0.
+        ``past_end``: the last loop window, or when there is none a window at 0 whose context
+        fits in the initial render.
         """
         if isinstance(iteration, bool) or not isinstance(iteration, int):
             raise ValueError(f"current_iteration must be an integer, got {iteration!r}")
@@ -304,8 +305,11 @@ class LoopPlan:
                 iteration, last.start_frame, last.window_frames, last.context_frames, geo.fps,
                 is_final=True, past_end=True,
             )
-        frames = min(geo.window_frames, max(self.total_frames, geo.overlap_frames + LTX_TEMPORAL_SCALE))
-        return IterationWindow(iteration, 0, frames, geo.overlap_frames, geo.fps, is_final=True, past_end=True)
+        # No loop window exists: the previous pass is the (short) initial render, so the context
+        # can only be as long as it is.
+        context = latents_to_frames(min(geo.overlap_latents, frames_to_latents(self.initial_frames)))
+        frames = min(geo.window_frames, max(self.total_frames, context + LTX_TEMPORAL_SCALE))
+        return IterationWindow(iteration, 0, frames, context, geo.fps, is_final=True, past_end=True)
 
     def windows(self) -> list[IterationWindow]:
         """The initial render followed by the ``K`` loop iterations."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..audio.waveform import audio_duration, check_audio
-from ..loop.geometry import loop_geometry, plan_loop
+from ..loop.geometry import latents_to_frames, loop_geometry, plan_loop
 from ..loop.plan import build_render_plan
 from .common import CATEGORY_LOOP, MAX_SEED, current_iteration_input, snap_input, blend_input
 
@@ -78,9 +78,12 @@ class AudioLoopController:
         if isinstance(base_seed, bool) or not isinstance(base_seed, int) or base_seed < 0:
             raise ValueError(f"base_seed must be a whole number >= 0, got {base_seed!r}")
         seed = (base_seed + current_iteration) % (MAX_SEED + 1)
+        # The context of this pass; only the extra run after a 0-iteration loop has a shorter one.
+        context_latents = window.context_latents or geometry.overlap_latents
+        context_frames = latents_to_frames(context_latents)
         return (
             window.start_seconds, window.is_final, plan.audio_seconds, seed, geometry.stride_seconds,
-            geometry.overlap_frames, geometry.overlap_latents, geometry.overlap_seconds,
+            context_frames, context_latents, context_frames / geometry.fps,
             window.window_frames, window.window_seconds, window.window_latents, window.new_latents,
             plan.loop_iterations, window.is_final and not window.past_end,
         )

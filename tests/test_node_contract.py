@@ -1,0 +1,127 @@
+"""Every node class honours ComfyUI's V1 contract; shared nodes keep AudioLoopHelper's interface."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import ltx_audioloop
+from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+
+NODES = sorted(NODE_CLASS_MAPPINGS.items())
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
+
+# AudioLoopHelper (its newest published node schemas): node id -> (ordered inputs, ordered outputs).
+# Saved workflows link outputs by slot index and fill widgets by position, so both orders matter.
+AUDIOLOOPHELPER = {
+    "AudioLoopController": (
+        ["current_iteration", "window_seconds", "overlap_seconds", "audio", "base_seed", "fps"],
+        ["start_index", "should_stop", "audio_duration", "iteration_seed", "stride_seconds",
+         "overlap_frames", "overlap_latent_frames", "overlap_seconds"],
+    ),
+    "AudioLoopPlanner": (
+        ["audio", "window_seconds", "overlap_seconds", "fps", "max_iterations", "schedule"],
+        ["summary", "total_iterations", "stride_seconds", "audio_duration"],
+    ),
+    "TimestampPromptSchedule": (
+        ["current_iteration", "stride_seconds", "schedule", "blend_seconds", "snap_boundaries"],
+        ["prompt", "next_prompt", "blend_factor", "current_time"],
+    ),
+    "TimestampPromptScheduleBatchEncode": (
+        ["clip", "schedule", "stride_seconds", "audio_duration", "snap_boundaries", "frame_rate"],
+        ["conditioning_list", "iteration_count"],
+    ),
+    "ConditioningSelectByIteration": (["conditioning_list", "current_iteration"], ["conditioning"]),
+    "KeyframeImageSchedule": (
+        ["images", "current_iteration", "stride_seconds", "schedule", "blend_seconds"],
+        ["image", "next_image", "blend_factor", "current_time", "image_index"],
+    ),
+    "VideoFrameExtract": (["images", "current_iteration", "stride_seconds", "source_fps"], ["image", "frame_index"]),
+    "ImageBlend_AudioLoop": (["image_a", "image_b", "blend_factor"], ["image"]),
+    "LatentContextExtract": (["latent", "overlap_latent_frames"], ["context"]),
+    "LatentOverlapTrim": (["latent", "overlap_latent_frames"], ["trimmed"]),
+    "StripLatentNoiseMask": (["latent"], []),
+    "AudioDuration": (["audio"], ["duration_seconds", "sample_rate", "total_samples"]),
+    "CachedTextEncode_AudioLoop": (["clip", "text"], ["conditioning"]),
+    "IterationCleanup": (["latent", "mode"], ["latent"]),
+    "PurgeVRAM": (["latent"], ["latent"]),
+}
+
+
+def _inputs(cls):
+    spec = cls.INPUT_TYPES()
+    assert set(spec) <= {"required", "optional", "hidden"}
+    return spec.get("required", {}), spec.get("optional", {})
+
+
+@pytest.mark.parametrize(("node_id", "cls"), NODES)
+def test_v1_contract(node_id, cls):
+    required, optional = _inputs(cls)
+    for name, entry in {**required, **optional}.items():
+        assert isinstance(entry, tuple) and 1 <= len(entry) <= 2, name
+        kind = entry[0]
+        assert isinstance(kind, (str, list)), name
+        options = entry[1] if len(entry) == 2 else {}
+        assert isinstance(options, dict) and options.get("tooltip"), f"{node_id}.{name} needs a tooltip"
+        if kind in ("INT", "FLOAT"):
+            assert options["min"] <= options["default"] <= options.get("max", float("inf")), name
+        if isinstance(kind, list):
+            assert options.get("default", kind[0]) in kind
+    assert isinstance(cls.RETURN_TYPES, tuple) and cls.RETURN_TYPES
+    names = getattr(cls, "RETURN_NAMES", None)
+    if names is not None:
+        assert len(names) == len(cls.RETURN_TYPES)
+    tooltips = getattr(cls, "OUTPUT_TOOLTIPS", None)
+    if tooltips is not None:
+        assert len(tooltips) == len(cls.RETURN_TYPES)
+    function = getattr(cls, cls.FUNCTION)
+    params = inspect.signature(function).parameters
+    for name in required:
+        assert name in params, f"{node_id}.{cls.FUNCTION} lacks parameter {name}"
+    for name in optional:
+        assert params[name].default is not inspect.Parameter.empty, f"optional {name} needs a default"
+    assert isinstance(cls.CATEGORY, str) and cls.CATEGORY
+    assert isinstance(cls.DESCRIPTION, str) and len(cls.DESCRIPTION) > 20
+    assert node_id in NODE_DISPLAY_NAME_MAPPINGS
+    if hasattr(cls, "VALIDATE_INPUTS"):
+        assert cls.VALIDATE_INPUTS() is True  # linked (absent) inputs never fail validation
+
+
+@pytest.mark.parametrize("node_id", sorted(AUDIOLOOPHELPER))
+def test_shared_nodes_keep_audioloophelper_ids_inputs_and_outputs(node_id):
+    cls = NODE_CLASS_MAPPINGS[node_id]
+    inputs, outputs = AUDIOLOOPHELPER[node_id]
+    required, optional = _inputs(cls)
+    ours = list(required) + list(optional)
+    assert ours[: len(inputs)] == inputs, "shared inputs must come first, in AudioLoopHelper's order"
+    assert set(ours[len(inputs):]) <= set(optional), "new inputs must be optional and last"
+    if outputs:
+        assert list(cls.RETURN_NAMES[: len(outputs)]) == outputs
+
+
+@pytest.mark.parametrize("node_id", sorted(AUDIOLOOPHELPER))
+def test_shared_nodes_keep_widget_order(node_id):
+    cls = NODE_CLASS_MAPPINGS[node_id]
+    inputs, _ = AUDIOLOOPHELPER[node_id]
+    required, optional = _inputs(cls)
+    spec = {**required, **optional}
+    widgets = [n for n in inputs if isinstance(spec[n][0], list) or spec[n][0] in WIDGET_TYPES]
+    ours = [n for n in spec if isinstance(spec[n][0], list) or spec[n][0] in WIDGET_TYPES]
+    assert ours[: len(widgets)] == widgets
+
+
+def test_conditioning_blend_has_its_own_id():
+    assert "ConditioningBlend" not in NODE_CLASS_MAPPINGS
+    assert "AudioLoopConditioningBlend" in NODE_CLASS_MAPPINGS
+
+
+def test_package_root_exports_the_mappings():
+    assert ltx_audioloop.NODE_CLASS_MAPPINGS is NODE_CLASS_MAPPINGS
+    assert set(NODE_CLASS_MAPPINGS) == set(NODE_DISPLAY_NAME_MAPPINGS)
+
+
+def test_nodes_import_without_comfyui():
+    import sys
+
+    assert "comfy" not in sys.modules
