@@ -52,7 +52,12 @@ def audio_duration(audio: Any, name: str = "audio") -> float:
 
 
 def envelope(waveform: torch.Tensor, sample_rate: int, points: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Min and max of the channel-mean signal of batch item 0 over ``points`` equal time bins."""
+    """Min and max of the channel-mean signal of batch item 0 over ``points`` equal time bins.
+
+    ``waveform`` is ``[B, C, N]``, ``[C, N]`` or ``[N]``.
+    """
+    while waveform.ndim < 3:
+        waveform = waveform.unsqueeze(0)
     mono = waveform[0].to(torch.float32).mean(dim=0)
     n = mono.shape[0]
     points = max(1, min(points, n))

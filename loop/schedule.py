@@ -44,6 +44,7 @@ Factors at iteration times for ``B = n * S`` (``j`` = iterations from the bounda
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from typing import Callable, Generic, Sequence, TypeVar
@@ -240,9 +241,9 @@ def select_iterations(
 
     ``stride_seconds`` must be positive and ``blend_seconds`` non-negative (``ScheduleError``).
     """
-    if not (isinstance(stride_seconds, (int, float)) and math.isfinite(stride_seconds) and stride_seconds > 0):
+    if not (isinstance(stride_seconds, numbers.Real) and math.isfinite(stride_seconds) and stride_seconds > 0):
         raise ScheduleError(f"stride_seconds must be a number > 0, got {stride_seconds!r}")
-    if not (isinstance(blend_seconds, (int, float)) and math.isfinite(blend_seconds) and blend_seconds >= 0):
+    if not (isinstance(blend_seconds, numbers.Real) and math.isfinite(blend_seconds) and blend_seconds >= 0):
         raise ScheduleError(f"blend_seconds must be a number >= 0, got {blend_seconds!r}")
     if iterations < 1:
         return []
