@@ -8,6 +8,8 @@ channels, 8 kHz to 192 kHz, at least one sample, every sample finite. Silent aud
 from __future__ import annotations
 
 import math
+import weakref
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -40,9 +42,36 @@ def check_audio(audio: Any, name: str = "audio") -> tuple[torch.Tensor, int]:
         raise ValueError(f"{name} is empty (shape {tuple(waveform.shape)}); load an audio file with at least one sample")
     if not waveform.is_floating_point():
         raise ValueError(f"{name} waveform must be floating point, got {waveform.dtype}")
-    if not bool(torch.isfinite(waveform).all()):
+    if not _all_finite(waveform):
         raise ValueError(f"{name} contains NaN or infinite samples; re-decode or clean the file")
     return waveform, rate
+
+
+_FINITE_CACHE_SIZE = 8
+_finite_checked: OrderedDict[int, tuple[weakref.ref, int]] = OrderedDict()
+"""Waveforms already scanned and found finite: ``id -> (weak reference, tensor version)``.
+
+Bounded to the last 8 tensors. The loop calls the controller with the same track every
+iteration; scanning 16 M samples each time would cost ~50 ms, a hit costs microseconds. A hit
+needs the same live tensor (weak reference) with an unchanged in-place version counter.
+"""
+
+
+def _all_finite(waveform: torch.Tensor) -> bool:
+    key = id(waveform)
+    found = _finite_checked.get(key)
+    if found is not None and found[0]() is waveform and found[1] == waveform._version:
+        _finite_checked.move_to_end(key)
+        return True
+    if not bool(torch.isfinite(waveform).all()):
+        return False
+    try:
+        _finite_checked[key] = (weakref.ref(waveform), waveform._version)
+    except TypeError:
+        return True
+    while len(_finite_checked) > _FINITE_CACHE_SIZE:
+        _finite_checked.popitem(last=False)
+    return True
 
 
 def audio_duration(audio: Any, name: str = "audio") -> float:

@@ -139,10 +139,12 @@ def crossfade_overlap(previous: dict, current: dict, overlap_latent_frames: int,
             "only context latents after the first hold the same frames as the previous pass."
         )
     frames = cur.shape[TIME_AXIS]
-    if frames - overlap < count:
+    # At least one new latent; fewer than M is fine (the final pass is sized to the remaining
+    # audio and may add only one): TensorLoopClose 'end' still keeps the length exact.
+    if frames - overlap < 1:
         raise ValueError(
-            f"current has {frames - overlap} new latent frames after its {overlap}-latent context, fewer than "
-            f"crossfade_latent_frames={count}; use a smaller crossfade or a longer window."
+            f"current has {frames - overlap} new latent frames after its {overlap}-latent context; "
+            "the sampler window must be longer than its context."
         )
     if prev.shape[TIME_AXIS] < count:
         raise ValueError(f"previous has {prev.shape[TIME_AXIS]} latent frames, fewer than crossfade_latent_frames={count}")

@@ -194,3 +194,11 @@ def test_silent_audio_is_planned_like_any_other():
 def test_overlap_not_smaller_than_window_is_rejected():
     with pytest.raises(ValueError, match="overlap_seconds"):
         Controller().execute(1, 10.0, 10.0, make_audio(30), 0, 25)
+
+
+def test_audio_edited_in_place_after_a_check_is_checked_again():
+    audio = make_audio(5.0)
+    assert Duration().execute(audio)[0] == pytest.approx(5.0)
+    audio["waveform"][0, 0, 100] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        Duration().execute(audio)
