@@ -6,6 +6,8 @@ from typing import Any
 
 import torch
 
+from .conditioning import check_factor
+
 
 def check_images(images: Any, name: str = "images") -> torch.Tensor:
     """A ComfyUI IMAGE ``[B, H, W, C]`` with at least one image, or a ``ValueError`` naming it."""
@@ -29,8 +31,6 @@ def blend_images(image_a: Any, image_b: Any, blend_factor: float) -> torch.Tenso
     """
     a = check_images(image_a, "image_a")
     b = check_images(image_b, "image_b")
-    from .conditioning import check_factor
-
     factor = check_factor(blend_factor)
     if factor == 0.0:
         return a

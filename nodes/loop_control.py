@@ -75,8 +75,8 @@ class AudioLoopController:
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
         plan = plan_loop(audio_duration(audio), geometry)
         window = plan.window(current_iteration)
-        if isinstance(base_seed, bool) or not isinstance(base_seed, int) or base_seed < 0:
-            raise ValueError(f"base_seed must be a whole number >= 0, got {base_seed!r}")
+        if isinstance(base_seed, bool) or not isinstance(base_seed, int) or not 0 <= base_seed <= MAX_SEED:
+            raise ValueError(f"base_seed must be a whole number in 0..2^64-1, got {base_seed!r}")
         seed = (base_seed + current_iteration) % (MAX_SEED + 1)
         # The context of this pass; only the extra run after a 0-iteration loop has a shorter one.
         context_latents = window.context_latents or geometry.overlap_latents

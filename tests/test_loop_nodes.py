@@ -202,3 +202,9 @@ def test_audio_edited_in_place_after_a_check_is_checked_again():
     audio["waveform"][0, 0, 100] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         Duration().execute(audio)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64, 1.5, True])
+def test_seed_outside_64_bits_is_rejected(seed):
+    with pytest.raises(ValueError, match="base_seed"):
+        Controller().execute(1, 19.88, 2.0, make_audio(30.0), seed, 25)
