@@ -48,27 +48,33 @@ def check_audio(audio: Any, name: str = "audio") -> tuple[torch.Tensor, int]:
 
 
 _FINITE_CACHE_SIZE = 8
-_finite_checked: OrderedDict[int, tuple[weakref.ref, int]] = OrderedDict()
-"""Waveforms already scanned and found finite: ``id -> (weak reference, tensor version)``.
+_finite_checked: OrderedDict[int, tuple[weakref.ref, int | None]] = OrderedDict()
+"""Waveforms already scanned and found finite: ``id -> (weak reference, version)``.
 
 Bounded to the last 8 tensors. The loop calls the controller with the same track every
 iteration; scanning 16 M samples each time would cost ~50 ms, a hit costs microseconds. A hit
-needs the same live tensor (weak reference) with an unchanged in-place version counter.
+needs the same live tensor (weak reference) and, where the tensor has one, an unchanged in-place
+version counter. Tensors made under ``torch.inference_mode()`` (ComfyUI runs every node that way)
+have no version counter; for them a hit needs the same live tensor only, which relies on
+ComfyUI's convention that node outputs are never edited in place.
 """
+
+
+def _version(tensor: torch.Tensor) -> int | None:
+    return None if tensor.is_inference() else tensor._version
 
 
 def _all_finite(waveform: torch.Tensor) -> bool:
     key = id(waveform)
+    version = _version(waveform)
     found = _finite_checked.get(key)
-    if found is not None and found[0]() is waveform and found[1] == waveform._version:
+    if found is not None and found[0]() is waveform and found[1] == version:
         _finite_checked.move_to_end(key)
         return True
     if not bool(torch.isfinite(waveform).all()):
         return False
-    try:
-        _finite_checked[key] = (weakref.ref(waveform), waveform._version)
-    except TypeError:
-        return True
+    _finite_checked[key] = (weakref.ref(waveform), version)
+    _finite_checked.move_to_end(key)
     while len(_finite_checked) > _FINITE_CACHE_SIZE:
         _finite_checked.popitem(last=False)
     return True

@@ -204,8 +204,9 @@ class IterationWindow:
     ``start_frame``/``window_frames`` are pixel frames on the track's frame grid; the window's
     audio slice is ``[start_seconds, start_seconds + window_seconds)``. ``new_frames`` is what
     the pass adds to the final video after its context is trimmed (its whole window for
-    iteration 0). ``past_end`` marks the extra body run the native loop makes after its stop:
-    its values are only there to keep the body runnable; its output is not part of the video.
+    iteration 0). ``past_end`` marks a body run beyond the last iteration (the native loop runs its
+    body once even when told to run 0 iterations, and keeps going if its count is larger than the
+    plan and the stop is not wired): its values only keep the body runnable.
     """
 
     iteration: int
@@ -282,8 +283,8 @@ class LoopPlan:
     def window(self, iteration: int) -> IterationWindow:
         """The window of pass ``iteration`` (0 = initial render, 1-based loop iterations after).
 
-        Iterations past ``K`` (the native loop runs its body once more after a stop, and once
-        even when told to run 0 iterations) get a runnable window inside the track, marked
+        Iterations past ``K`` (the native loop runs its body once even when told to run 0
+        iterations, and reads its stop only after the body ran) get a runnable window inside the track, marked
         ``past_end``: the last loop window, or when there is none a window at 0 whose context
         fits in the initial render.
         """

@@ -163,3 +163,32 @@ def crossfade_overlap(previous: dict, current: dict, overlap_latent_frames: int,
 def latent_pixel_frames(latent: dict) -> int:
     """Pixel frames the video latent decodes to: ``8 * (F_lat - 1) + 1``."""
     return latents_to_frames(video_samples(latent).shape[TIME_AXIS])
+
+
+def join_loop_output(initial: dict, loop_output: dict, loop_iterations: int, expected_frames: int = 0) -> dict:
+    """The whole video latent: the initial render followed by the loop's accumulated output.
+
+    TensorLoopClose returns its ``initial_value`` itself when told to run 0 iterations, so for
+    ``loop_iterations == 0`` the initial render is returned alone (concatenating would double
+    it). With ``expected_frames > 0`` (the planner's ``rendered_frames``) a result that decodes
+    to another pixel-frame count is an error: it means the loop geometry was mis-wired.
+    """
+    first = video_samples(initial, "initial")
+    count = _check_count("total_iterations", loop_iterations, 0)
+    if count == 0:
+        samples = first
+    else:
+        rest = video_samples(loop_output, "loop_output")
+        if first.shape[:2] != rest.shape[:2] or first.shape[3:] != rest.shape[3:]:
+            raise ValueError(
+                f"initial {tuple(first.shape)} and loop_output {tuple(rest.shape)} differ outside the time axis; "
+                "both must be video latents of the same render"
+            )
+        samples = torch.cat([first, rest.to(device=first.device, dtype=first.dtype)], dim=TIME_AXIS)
+    frames = latents_to_frames(samples.shape[TIME_AXIS])
+    if expected_frames and frames != expected_frames:
+        raise ValueError(
+            f"the joined latent decodes to {frames} frames but the plan expects {expected_frames}: check that "
+            "total_iterations, overlap_latent_frames and window_frames come from the planner and controller"
+        )
+    return _with_samples(initial, samples)

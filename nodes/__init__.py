@@ -1,7 +1,7 @@
 """ComfyUI node classes (V1 API). Each node's body calls into ``loop/`` or ``audio/``."""
 
 from .conditioning_nodes import AudioLoopConditioningBlend, CachedTextEncode_AudioLoop
-from .latent_nodes import LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
+from .latent_nodes import AudioLoopJoinLatents, LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
 from .loop_control import AudioDuration, AudioLoopController, AudioLoopPlanner
 from .memory_nodes import IterationCleanup, PurgeVRAM
 from .schedule_nodes import (
@@ -29,6 +29,7 @@ NODE_CLASS_MAPPINGS = {
     "LatentOverlapTrim": LatentOverlapTrim,
     "LatentOverlapCrossfade": LatentOverlapCrossfade,
     "StripLatentNoiseMask": StripLatentNoiseMask,
+    "AudioLoopJoinLatents": AudioLoopJoinLatents,
     "IterationCleanup": IterationCleanup,
     "PurgeVRAM": PurgeVRAM,
 }
@@ -49,6 +50,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "LatentOverlapTrim": "Latent Overlap Trim",
     "LatentOverlapCrossfade": "Latent Overlap Crossfade",
     "StripLatentNoiseMask": "Strip Latent Noise Mask",
+    "AudioLoopJoinLatents": "Join Loop Latents (Audio Loop)",
     "IterationCleanup": "Iteration Cleanup",
     "PurgeVRAM": "Purge VRAM (defensive)",
 }

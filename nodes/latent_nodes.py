@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..loop.latents import crossfade_overlap, extract_context, strip_noise_mask, trim_overlap
+from ..loop.latents import crossfade_overlap, extract_context, join_loop_output, strip_noise_mask, trim_overlap
 from .common import CATEGORY_LATENT
 
 
-def _count_input(default: int, minimum: int, tooltip: str) -> tuple:
-    return ("INT", {"default": default, "min": minimum, "max": 10000, "tooltip": tooltip})
+def _count_input(default: int, minimum: int, tooltip: str, maximum: int = 10_000_000) -> tuple:
+    return ("INT", {"default": default, "min": minimum, "max": maximum, "tooltip": tooltip})
 
 
 class LatentContextExtract:
@@ -97,3 +97,33 @@ class StripLatentNoiseMask:
 
     def execute(self, latent):
         return (strip_noise_mask(latent),)
+
+
+class AudioLoopJoinLatents:
+    """Initial render + loop output as one video latent, correct also when the loop ran 0 iterations."""
+
+    DESCRIPTION = (
+        "Joins the initial render and TensorLoopClose's output along time. With 0 iterations the loop returns "
+        "the initial render itself, so it is passed through instead of doubled. Wire rendered_frames from "
+        "AudioLoopPlanner to turn any geometry mis-wiring into a clear error instead of drifted video."
+    )
+    CATEGORY = CATEGORY_LATENT
+    FUNCTION = "execute"
+    RETURN_TYPES = ("LATENT",)
+    RETURN_NAMES = ("latent",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "initial": ("LATENT", {"tooltip": "Video latent of the initial render (iteration 0)."}),
+                "loop_output": ("LATENT", {"tooltip": "TensorLoopClose output (the accumulated, trimmed iterations)."}),
+                "total_iterations": _count_input(0, 0, "AudioLoopPlanner.total_iterations (what the loop was told to run)."),
+            },
+            "optional": {
+                "expected_frames": _count_input(0, 0, "AudioLoopPlanner.rendered_frames; 0 skips the length check."),
+            },
+        }
+
+    def execute(self, initial, loop_output, total_iterations, expected_frames=0):
+        return (join_loop_output(initial, loop_output, total_iterations, expected_frames),)

@@ -31,7 +31,8 @@ class AudioLoopController:
     DESCRIPTION = (
         "Loop geometry in whole latent frames: audio advances by exactly the video each iteration "
         "adds (no lip-sync drift), the last iteration renders only what the remaining audio needs, "
-        "and the values stay valid on the extra body run after the stop."
+        "and the values stay valid on body runs past the last iteration (the native loop runs its body "
+        "once even for 0 iterations)."
     )
     CATEGORY = CATEGORY_LOOP
     FUNCTION = "execute"
@@ -78,7 +79,7 @@ class AudioLoopController:
         if isinstance(base_seed, bool) or not isinstance(base_seed, int) or not 0 <= base_seed <= MAX_SEED:
             raise ValueError(f"base_seed must be a whole number in 0..2^64-1, got {base_seed!r}")
         seed = (base_seed + current_iteration) % (MAX_SEED + 1)
-        # The context of this pass; only the extra run after a 0-iteration loop has a shorter one.
+        # The context of this pass; only the body run of a 0-iteration loop has a shorter one.
         context_latents = window.context_latents or geometry.overlap_latents
         context_frames = latents_to_frames(context_latents)
         return (
@@ -98,9 +99,9 @@ class AudioLoopPlanner:
     )
     CATEGORY = CATEGORY_LOOP
     FUNCTION = "execute"
-    RETURN_TYPES = ("STRING", "INT", "FLOAT", "FLOAT", "IMAGE", "INT", "FLOAT")
+    RETURN_TYPES = ("STRING", "INT", "FLOAT", "FLOAT", "IMAGE", "INT", "FLOAT", "INT")
     RETURN_NAMES = ("summary", "total_iterations", "stride_seconds", "audio_duration", "timeline",
-                    "initial_window_frames", "initial_window_seconds")
+                    "initial_window_frames", "initial_window_seconds", "rendered_frames")
     OUTPUT_TOOLTIPS = (
         "Text table of every pass.",
         "Loop iterations after the initial render: wire to TensorLoopOpen's iteration count.",
@@ -109,6 +110,7 @@ class AudioLoopPlanner:
         "Timeline picture: waveform, windows, overlaps, schedule sections (wire to PreviewImage).",
         "Frames of the initial render (8k+1): shorter than a window when the audio is.",
         "Seconds of the initial render: the first audio trim duration.",
+        "Pixel frames of the whole video (wire to AudioLoopJoinLatents.expected_frames).",
     )
 
     @classmethod
@@ -150,7 +152,7 @@ class AudioLoopPlanner:
         image = image_to_tensor(render_timeline(plan, waveform, rate))
         first = plan.loop.window(0)
         return (summary, total, geometry.stride_seconds, plan.loop.audio_seconds, image,
-                first.window_frames, first.window_seconds)
+                first.window_frames, first.window_seconds, plan.loop.total_frames)
 
 
 class AudioDuration:

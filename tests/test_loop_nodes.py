@@ -22,6 +22,7 @@ Planner = NODE_CLASS_MAPPINGS["AudioLoopPlanner"]
 Extract = NODE_CLASS_MAPPINGS["LatentContextExtract"]
 Trim = NODE_CLASS_MAPPINGS["LatentOverlapTrim"]
 Duration = NODE_CLASS_MAPPINGS["AudioDuration"]
+Join = NODE_CLASS_MAPPINGS["AudioLoopJoinLatents"]
 
 
 def make_audio(seconds: float, rate: int = 16_000, channels: int = 2) -> dict:
@@ -47,7 +48,7 @@ def fake_sampler(window_latents: int) -> dict:
 
 def run_native_loop(audio: dict, window: float, overlap: float, fps: int):
     """Initial render plus the loop as TensorLoopOpen/Close run it; returns (latent frames, body runs)."""
-    summary, total_iterations, stride, duration, image, init_frames, init_seconds = Planner().execute(
+    summary, total_iterations, stride, duration, image, init_frames, init_seconds, rendered_frames = Planner().execute(
         audio, window, overlap, fps, 0, ""
     )
     controller = Controller()
@@ -55,7 +56,8 @@ def run_native_loop(audio: dict, window: float, overlap: float, fps: int):
     assert initial[8] == init_frames and initial[9] == pytest.approx(init_seconds)
     assert trim_audio(audio, initial[0], initial[9]).shape[-1] > 0
     previous = fake_sampler(frames_to_latents(init_frames))
-    accumulated = [previous["samples"]]
+    initial_render = previous
+    accumulated = []
     remaining, iteration, runs, discarded = total_iterations, 1, 0, total_iterations == 0
     while True:
         out = controller.execute(iteration, window, overlap, audio, 7, fps)
@@ -81,7 +83,10 @@ def run_native_loop(audio: dict, window: float, overlap: float, fps: int):
         if should_stop or remaining <= 0:
             break
         iteration += 1
-    return torch.cat(accumulated, dim=2), runs, total_iterations, duration
+    # TensorLoopClose: the accumulation, or its initial_value itself when told to run 0 iterations
+    loop_output = {"samples": torch.cat(accumulated, dim=2)} if accumulated else initial_render
+    joined = Join().execute(initial_render, loop_output, total_iterations, rendered_frames)[0]
+    return joined["samples"], runs, total_iterations, duration
 
 
 @given(
@@ -208,3 +213,31 @@ def test_audio_edited_in_place_after_a_check_is_checked_again():
 def test_seed_outside_64_bits_is_rejected(seed):
     with pytest.raises(ValueError, match="base_seed"):
         Controller().execute(1, 19.88, 2.0, make_audio(30.0), seed, 25)
+
+
+def test_audio_nodes_accept_inference_tensors_as_comfyui_passes_them():
+    with torch.inference_mode():
+        audio = make_audio(40.0)
+        first = Controller().execute(1, 19.88, 2.0, audio, 0, 25)
+        again = Controller().execute(2, 19.88, 2.0, audio, 0, 25)
+        planned = Planner().execute(audio, 19.88, 2.0, 25, 0, "")
+        duration = Duration().execute(audio)
+    assert first[4] == again[4] == pytest.approx(17.92)
+    assert planned[1] == 2 and duration[0] == pytest.approx(40.0)
+    with torch.inference_mode():
+        bad = {"waveform": torch.full((1, 1, 100), float("nan")), "sample_rate": 16_000}
+        with pytest.raises(ValueError, match="NaN"):
+            Duration().execute(bad)
+
+
+def test_join_passes_the_initial_render_through_when_the_loop_ran_no_iteration():
+    initial = fake_sampler(24)
+    joined = Join().execute(initial, initial, 0, 185)[0]
+    assert joined["samples"] is initial["samples"] and "noise_mask" not in joined
+
+
+def test_join_turns_a_miswired_loop_into_an_error():
+    initial, rest = fake_sampler(63), fake_sampler(50)
+    with pytest.raises(ValueError, match="plan expects"):
+        Join().execute(initial, rest, 1, 1000)
+    assert Join().execute(initial, rest, 1, 8 * (113 - 1) + 1)[0]["samples"].shape[2] == 113
