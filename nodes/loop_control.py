@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..audio.waveform import audio_duration, check_audio
 from ..loop.geometry import latents_to_frames, loop_geometry, plan_loop
 from ..loop.plan import build_render_plan
-from .common import CATEGORY_LOOP, MAX_SEED, current_iteration_input, snap_input, blend_input
+from .common import CATEGORY_LOOP, MAX_SEED, blend_input, current_iteration_input, schedule_validation, snap_input
 
 
 def _window_inputs() -> dict:
@@ -110,7 +110,8 @@ class AudioLoopPlanner:
         "Timeline picture: waveform, windows, overlaps, schedule sections (wire to PreviewImage).",
         "Frames of the initial render (8k+1): shorter than a window when the audio is.",
         "Seconds of the initial render: the first audio trim duration.",
-        "Pixel frames of the whole video (wire to AudioLoopJoinLatents.expected_frames).",
+        "Pixel frames of the whole video, or of the capped render with max_iterations "
+        "(wire to AudioLoopJoinLatents.expected_frames).",
     )
 
     @classmethod
@@ -133,8 +134,6 @@ class AudioLoopPlanner:
 
     @classmethod
     def VALIDATE_INPUTS(cls, schedule=None):
-        from .common import schedule_validation
-
         return True if not schedule or not str(schedule).strip() else schedule_validation(schedule)
 
     def execute(self, audio, window_seconds, overlap_seconds, fps, max_iterations, schedule,
@@ -149,10 +148,11 @@ class AudioLoopPlanner:
         if max_iterations and max_iterations < total:
             summary += f"\nmax_iterations={max_iterations}: the loop stops early, the track is not fully rendered"
             total = max_iterations
+        rendered_frames = sum(plan.loop.window(i).new_frames for i in range(total + 1))
         image = image_to_tensor(render_timeline(plan, waveform, rate))
         first = plan.loop.window(0)
         return (summary, total, geometry.stride_seconds, plan.loop.audio_seconds, image,
-                first.window_frames, first.window_seconds, plan.loop.total_frames)
+                first.window_frames, first.window_seconds, rendered_frames)
 
 
 class AudioDuration:

@@ -150,8 +150,9 @@ def test_iteration_seed_wraps_inside_64_bits():
 
 def test_planner_max_iterations_caps_the_count():
     audio = make_audio(180.0)
-    summary, total, *_ = Planner().execute(audio, 19.88, 2.0, 25, 3, "")
+    summary, total, *_, rendered_frames = Planner().execute(audio, 19.88, 2.0, 25, 3, "")
     assert total == 3 and "max_iterations" in summary
+    assert rendered_frames == 497 + 3 * 448  # what the capped loop really renders
 
 
 def test_planner_with_schedule_shows_prompts_per_pass():
