@@ -220,6 +220,8 @@ class VideoFrameExtract:
         images = check_images(images)
         if not source_fps or source_fps <= 0:
             raise ValueError(f"source_fps must be > 0, got {source_fps!r}")
+        if not stride_seconds or stride_seconds <= 0:
+            raise ValueError(f"stride_seconds must be > 0 (wire AudioLoopController.stride_seconds), got {stride_seconds!r}")
         if current_iteration < 0:
             raise ValueError(f"current_iteration must be >= 0, got {current_iteration}")
         wanted = int(current_iteration * stride_seconds * source_fps + 0.5)

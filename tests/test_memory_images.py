@@ -306,3 +306,13 @@ def test_video_frame_extract_property(frames, iteration, stride, fps):
         assert abs(index - exact) <= 0.5 + 1e-9  # nearest frame
     else:
         assert exact >= frames - 1.5  # the last frame: nearest, or clamped past the end
+
+
+def test_video_frame_extract_rejects_a_non_positive_stride():
+    import pytest
+    import torch
+
+    from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
+
+    with pytest.raises(ValueError, match="stride_seconds"):
+        NODE_CLASS_MAPPINGS["VideoFrameExtract"]().execute(torch.zeros(10, 8, 8, 3), 2, -17.92, 25.0)
