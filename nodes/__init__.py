@@ -1,7 +1,7 @@
 """ComfyUI node classes (V1 API). Each node's body calls into ``loop/`` or ``audio/``."""
 
 from .conditioning_nodes import AudioLoopConditioningBlend, CachedTextEncode_AudioLoop
-from .latent_nodes import AudioLoopJoinLatents, LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
+from .latent_nodes import AudioLoopJoinLatents, AudioLoopWindowLatent, FreezeAudioLatent, LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
 from .loop_control import AudioDuration, AudioLoopController, AudioLoopPlanner
 from .memory_nodes import IterationCleanup, PurgeVRAM
 from .schedule_nodes import (
@@ -30,6 +30,8 @@ NODE_CLASS_MAPPINGS = {
     "LatentOverlapCrossfade": LatentOverlapCrossfade,
     "StripLatentNoiseMask": StripLatentNoiseMask,
     "AudioLoopJoinLatents": AudioLoopJoinLatents,
+    "AudioLoopWindowLatent": AudioLoopWindowLatent,
+    "FreezeAudioLatent": FreezeAudioLatent,
     "IterationCleanup": IterationCleanup,
     "PurgeVRAM": PurgeVRAM,
 }
@@ -51,6 +53,8 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "LatentOverlapCrossfade": "Latent Overlap Crossfade",
     "StripLatentNoiseMask": "Strip Latent Noise Mask",
     "AudioLoopJoinLatents": "Join Loop Latents (Audio Loop)",
+    "AudioLoopWindowLatent": "Window Latent from Context (Audio Loop)",
+    "FreezeAudioLatent": "Freeze Audio Latent",
     "IterationCleanup": "Iteration Cleanup",
     "PurgeVRAM": "Purge VRAM (defensive)",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..loop.window_latent import freeze_audio, window_from_context
 from ..loop.latents import crossfade_overlap, extract_context, join_loop_output, strip_noise_mask, trim_overlap
 from .common import CATEGORY_LATENT
 
@@ -127,3 +128,45 @@ class AudioLoopJoinLatents:
 
     def execute(self, initial, loop_output, total_iterations, expected_frames=0):
         return (join_loop_output(initial, loop_output, total_iterations, expected_frames),)
+
+
+class AudioLoopWindowLatent:
+    """The iteration's video window: the context, then empty frames to generate (mask 0 then 1)."""
+
+    DESCRIPTION = (
+        "Video latent for one loop iteration: the previous tail as kept context, then empty latent frames "
+        "to generate, with a noise mask that switches exactly after the context."
+    )
+    CATEGORY = CATEGORY_LATENT
+    FUNCTION = "execute"
+    RETURN_TYPES = ("LATENT",)
+    RETURN_NAMES = ("window",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "context": ("LATENT", {"tooltip": "LatentContextExtract's context (tail of the previous pass)."}),
+                "window_latent_frames": _count_input(63, 2, "Latent frames of the window: AudioLoopController.window_latent_frames."),
+            }
+        }
+
+    def execute(self, context, window_latent_frames):
+        return (window_from_context(context, window_latent_frames),)
+
+
+class FreezeAudioLatent:
+    """Mark an audio latent as conditioning (noise_mask 0): the sampler keeps it and generates video."""
+
+    DESCRIPTION = "Sets a zero noise mask on an LTX-2 audio latent so the audio is kept and only video is generated."
+    CATEGORY = CATEGORY_LATENT
+    FUNCTION = "execute"
+    RETURN_TYPES = ("LATENT",)
+    RETURN_NAMES = ("audio_latent",)
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"audio_latent": ("LATENT", {"tooltip": "LTXVAudioVAEEncode's output."})}}
+
+    def execute(self, audio_latent):
+        return (freeze_audio(audio_latent),)
