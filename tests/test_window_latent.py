@@ -29,11 +29,11 @@ def test_window_keeps_context_and_masks_exactly_after_it(context_frames, extra, 
 
 def test_window_follows_the_loop_geometry_at_ltx_sizes():
     geometry = loop_geometry(19.88, 2.0, 25)
-    previous = {"samples": torch.randn(1, 128, geometry.window_latent_frames, 14, 26)}
-    context = extract_context(previous, geometry.overlap_latent_frames)
-    window = window_from_context(context, geometry.window_latent_frames)
+    previous = {"samples": torch.randn(1, 128, geometry.window_latents, 14, 26)}
+    context = extract_context(previous, geometry.overlap_latents)
+    window = window_from_context(context, geometry.window_latents)
     assert window["samples"].shape[2] == 63
-    assert int((window["noise_mask"] == 0).sum()) == geometry.overlap_latent_frames
+    assert int((window["noise_mask"] == 0).sum()) == geometry.overlap_latents
     assert torch.equal(window["samples"][:, :, :7], previous["samples"][:, :, -7:])
 
 
