@@ -7,6 +7,7 @@ from .memory_nodes import IterationCleanup, PurgeVRAM
 from .schedule_nodes import (
     ConditioningSelectByIteration,
     ImageBlend_AudioLoop,
+    KeyframeClipPlan,
     KeyframeImageSchedule,
     TimestampPromptSchedule,
     TimestampPromptScheduleBatchEncode,
@@ -21,6 +22,7 @@ NODE_CLASS_MAPPINGS = {
     "TimestampPromptScheduleBatchEncode": TimestampPromptScheduleBatchEncode,
     "ConditioningSelectByIteration": ConditioningSelectByIteration,
     "KeyframeImageSchedule": KeyframeImageSchedule,
+    "KeyframeClipPlan": KeyframeClipPlan,
     "VideoFrameExtract": VideoFrameExtract,
     "ImageBlend_AudioLoop": ImageBlend_AudioLoop,
     "AudioLoopConditioningBlend": AudioLoopConditioningBlend,
@@ -44,6 +46,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "TimestampPromptScheduleBatchEncode": "Timestamp Prompt Schedule (Batch Encode)",
     "ConditioningSelectByIteration": "Conditioning Select (by Iteration)",
     "KeyframeImageSchedule": "Keyframe Image Schedule",
+    "KeyframeClipPlan": "Keyframe Clip Plan (first-last frame)",
     "VideoFrameExtract": "Video Frame Extract",
     "ImageBlend_AudioLoop": "Image Blend (Audio Loop)",
     "AudioLoopConditioningBlend": "Conditioning Blend (Audio Loop)",

@@ -254,3 +254,37 @@ class ImageBlend_AudioLoop:
 
     def execute(self, image_a, image_b, blend_factor):
         return (blend_images(image_a, image_b, blend_factor),)
+
+
+class KeyframeClipPlan:
+    """The pair of keyframes and the exact clip length for one iteration of a walkthrough loop."""
+
+    DESCRIPTION = (
+        "First-last-frame walkthrough: for loop iteration i, keyframes i-1 and i, the clip's pixel frames "
+        "(8k+1, nearest to clip_seconds) and the number of clips (keyframes - 1) for TensorLoopOpen. "
+        "Trim 1 latent frame at the start of every clip after the first (TensorLoopClose overlap 'start', 1) "
+        "so shared keyframes are not doubled."
+    )
+    CATEGORY = CATEGORY_SCHEDULE
+    FUNCTION = "execute"
+    RETURN_TYPES = ("IMAGE", "IMAGE", "INT", "INT", "FLOAT", "INT")
+    RETURN_NAMES = ("first_image", "last_image", "clip_frames", "clip_count", "clip_seconds", "total_frames")
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "All keyframes in order, as one batch (ImageBatch)."}),
+                "current_iteration": current_iteration_input(1),
+                "clip_seconds": ("FLOAT", {"default": 8.0, "min": 0.1, "max": 600.0, "step": 0.04,
+                                           "tooltip": "Seconds from one keyframe to the next."}),
+                "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Frame rate of the video."}),
+            }
+        }
+
+    def execute(self, images, current_iteration, clip_seconds, fps):
+        from ..loop.keyframe_clips import clip_frames, keyframe_pair, walkthrough_frames
+
+        first, last, count = keyframe_pair(images, current_iteration)
+        frames = clip_frames(clip_seconds, fps)
+        return (first, last, frames, count, (frames - 1) / fps, walkthrough_frames(count, frames))
