@@ -2,6 +2,7 @@
 
 from .conditioning_nodes import AudioLoopConditioningBlend, CachedTextEncode_AudioLoop
 from .latent_nodes import AudioLoopJoinLatents, AudioLoopWindowLatent, FreezeAudioLatent, LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
+from .image_nodes import AudioLoopJoinImages, ImageContextExtract, ImageOverlapTrim
 from .loop_control import AudioDuration, AudioLoopController, AudioLoopPlanner
 from .memory_nodes import IterationCleanup, PurgeVRAM
 from .schedule_nodes import (
@@ -34,6 +35,9 @@ NODE_CLASS_MAPPINGS = {
     "AudioLoopJoinLatents": AudioLoopJoinLatents,
     "AudioLoopWindowLatent": AudioLoopWindowLatent,
     "FreezeAudioLatent": FreezeAudioLatent,
+    "ImageContextExtract": ImageContextExtract,
+    "ImageOverlapTrim": ImageOverlapTrim,
+    "AudioLoopJoinImages": AudioLoopJoinImages,
     "IterationCleanup": IterationCleanup,
     "PurgeVRAM": PurgeVRAM,
 }
@@ -58,6 +62,9 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "AudioLoopJoinLatents": "Join Loop Latents (Audio Loop)",
     "AudioLoopWindowLatent": "Window Latent from Context (Audio Loop)",
     "FreezeAudioLatent": "Freeze Audio Latent",
+    "ImageContextExtract": "Image Context Extract",
+    "ImageOverlapTrim": "Image Overlap Trim",
+    "AudioLoopJoinImages": "Join Loop Images (Audio Loop)",
     "IterationCleanup": "Iteration Cleanup",
     "PurgeVRAM": "Purge VRAM (defensive)",
 }
