@@ -1,0 +1,111 @@
+"""Building blocks shared by the shipped workflows: models, inputs, sampling, output.
+
+Every block takes the :class:`~..graph.Workflow` and the outputs it needs and returns the
+outputs it makes, so the workflows read like the pipeline they are. Defaults follow the
+LTX-2.3 distilled recipe: CFG 1, ``euler``, the 8-step distilled sigmas, conditioning images
+re-compressed at CRF 18, 64-aligned resolution, one spatially tiled decode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..graph import OutputRef, Workflow
+
+CHECKPOINT = "ltx-2.3-22b-distilled.safetensors"
+TEXT_ENCODER = "gemma_3_12B_it_fp4_mixed.safetensors"
+DISTILLED_SIGMAS = "1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875, 0.0"
+CONDITIONING_CRF = 18
+WIDTH, HEIGHT = 832, 448
+FPS = 25
+WINDOW_SECONDS = 19.88
+OVERLAP_SECONDS = 2.0
+
+NAG_NODE = "LTX2NAG_AudioLoop"
+SAGE_NODE = "AudioLoopHelperSageAttention"
+PREPROCESS_NODE = "AudioPreprocessForLTX"
+
+NEGATIVE = (
+    "still image with no motion, subtitles, text, watermark, deformed face, deformed hands, extra limbs, "
+    "extra fingers, duplicate character, twin, clone, microphone"
+)
+
+MODEL_LINKS = {
+    CHECKPOINT: ("checkpoints", "https://huggingface.co/Lightricks/LTX-2.3/resolve/main/ltx-2.3-22b-distilled.safetensors"),
+    TEXT_ENCODER: ("text_encoders",
+                   "https://huggingface.co/Comfy-Org/ltx-2/resolve/main/split_files/text_encoders/gemma_3_12B_it_fp4_mixed.safetensors"),
+}
+
+
+def _models_property(*names: str) -> dict:
+    return {"models": [{"name": n, "url": MODEL_LINKS[n][1], "directory": MODEL_LINKS[n][0]} for n in names]}
+
+
+@dataclass
+class Models:
+    model: OutputRef
+    vae: OutputRef
+    audio_vae: OutputRef
+    clip: OutputRef
+    negative: OutputRef
+
+
+def models(wf: Workflow, *, nag: bool = True, sage: bool = True, negative_text: str = NEGATIVE) -> Models:
+    """Checkpoint, Gemma text encoder, audio VAE, the negative prompt, NAG and attention routing."""
+    with wf.group("Models", color="#355070"):
+        checkpoint = wf.add("CheckpointLoaderSimple", title="LTX-2.3 distilled checkpoint", ckpt_name=CHECKPOINT,
+                            properties=_models_property(CHECKPOINT))
+        text_encoder = wf.add("LTXAVTextEncoderLoader", title="Gemma 3 text encoder", text_encoder=TEXT_ENCODER,
+                              ckpt_name=CHECKPOINT, device="default", properties=_models_property(TEXT_ENCODER))
+        audio_vae = wf.add("LTXVAudioVAELoader", title="Audio VAE", ckpt_name=CHECKPOINT)
+        negative = wf.add("CLIPTextEncode", title="Negative prompt (NAG)", text=negative_text, clip=text_encoder["CLIP"])
+        model = checkpoint["MODEL"]
+        if nag:
+            model = wf.add(NAG_NODE, title="NAG (negative prompt at CFG 1)", model=model,
+                           negative=negative["CONDITIONING"])["MODEL"]
+        if sage:
+            model = wf.add(SAGE_NODE, title="Attention: SageAttention, mask-aware", model=model,
+                           mode="auto_mask_aware")["model"]
+    return Models(model, checkpoint["VAE"], audio_vae["Audio VAE"], text_encoder["CLIP"], negative["CONDITIONING"])
+
+
+def conditioning_image(wf: Workflow, image: OutputRef, *, width: int = WIDTH, height: int = HEIGHT) -> OutputRef:
+    """Resize (crop to fill) to a 64-aligned size, then LTX's CRF re-compression: one output for every pass."""
+    scaled = wf.add("ImageScale", title=f"Resize to {width}x{height}", image=image, upscale_method="lanczos",
+                    width=width, height=height, crop="center")
+    return wf.add("LTXVPreprocess", title=f"LTXV Preprocess (CRF {CONDITIONING_CRF})", image=scaled["IMAGE"],
+                  img_compression=CONDITIONING_CRF)["output_image"]
+
+
+def sampler_parts(wf: Workflow) -> tuple[OutputRef, OutputRef]:
+    """``euler`` and the 8-step distilled sigmas."""
+    sampler = wf.add("KSamplerSelect", title="Sampler: euler (not ancestral)", sampler_name="euler")
+    sigmas = wf.add("ManualSigmas", title="Distilled sigmas (8 steps)", sigmas=DISTILLED_SIGMAS)
+    return sampler["SAMPLER"], sigmas["SIGMAS"]
+
+
+def sample_av(wf: Workflow, *, model: OutputRef, positive: OutputRef, negative: OutputRef, video: OutputRef,
+              audio: OutputRef, seed: OutputRef | int, sampler: OutputRef, sigmas: OutputRef, label: str) -> tuple[OutputRef, OutputRef]:
+    """One audio+video sampler pass at CFG 1; returns the (video, audio) latents."""
+    av = wf.add("LTXVConcatAVLatent", title=f"{label}: audio+video latent", video_latent=video, audio_latent=audio)
+    guider = wf.add("CFGGuider", title=f"{label}: guider (CFG 1)", model=model, positive=positive, negative=negative, cfg=1.0)
+    noise = wf.add("RandomNoise", title=f"{label}: noise", noise_seed=seed)
+    sampled = wf.add("SamplerCustomAdvanced", title=f"{label}: sample", noise=noise["NOISE"], guider=guider["GUIDER"],
+                     sampler=sampler, sigmas=sigmas, latent_image=av["LATENT"])
+    split = wf.add("LTXVSeparateAVLatent", title=f"{label}: split", av_latent=sampled["output"])
+    return split["video_latent"], split["audio_latent"]
+
+
+def decode_and_save(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,
+                    fps: float = FPS) -> None:
+    """One spatially tiled decode (no temporal tiles, so no decoder seams), then mux and save."""
+    with wf.group("Output", color="#6d597a"):
+        images = wf.add("LTXVTiledVAEDecode", title="Decode once (spatial tiles only)", vae=vae, latents=latent,
+                        horizontal_tiles=2, vertical_tiles=2, overlap=1, last_frame_fix=True,
+                        working_device="auto", working_dtype="auto")
+        video_inputs = {"images": images["image"], "fps": float(fps)}
+        if audio is not None:
+            video_inputs["audio"] = audio
+        video = wf.add("CreateVideo", title="Video with the original audio" if audio is not None else "Video",
+                       **video_inputs)
+        wf.add("SaveVideo", title="Save", video=video["VIDEO"], filename_prefix=prefix, format="mp4", codec="h264")
