@@ -159,8 +159,9 @@ class _UiConverter:
                               f"node {api_id} is an instance of subgraph {node_type}, whose definition is not in the file",
                               api_id, "re-export the workflow from a frontend that embeds subgraph definitions")
                 else:
-                    self.note("error", "unknown_node_type",
-                              f"node {api_id} has type {node_type!r}, not in the registry (missing custom node pack?)", api_id)
+                    self.note("warning", "unknown_node_type",
+                              f"node {api_id} has type {node_type!r}, which the audit does not know (a pack other than "
+                              "core, LTXVideo, KJNodes, VideoHelperSuite and this one): its inputs are not checked", api_id)
                 self.api[api_id] = {"class_type": node_type, "inputs": self._linked_inputs(scope, node, None),
                                     "_meta": {"title": node.get("title") or node_type}}
                 continue
@@ -180,9 +181,9 @@ class _UiConverter:
             if target in scope.nodes:
                 slots = scope.nodes[target].get("inputs") or []
                 if not (0 <= target_slot < len(slots)) or slots[target_slot].get("link") != link_id:
-                    self.note("error", "dangling_link",
-                              f"link {link_id}{where} targets node {target} slot {target_slot}, which does not list it",
-                              scope.api_id(target))
+                    self.note("warning", "stale_link",
+                              f"link {link_id}{where} targets node {target} slot {target_slot}, which does not list it "
+                              "(a leftover record; the canvas ignores it)", scope.api_id(target), "drop_stale_links")
         for node_id, node in scope.nodes.items():
             for slot in node.get("inputs") or []:
                 link = slot.get("link")

@@ -1,0 +1,75 @@
+"""Write the shipped workflows: canvas JSON, API JSON and a thumbnail per workflow.
+
+Layout of ``example_workflows/`` (ComfyUI lists every ``*.json`` directly in that folder in its
+template browser, so only canvas files live there):
+
+* ``<name>.json``: the canvas (UI) format, with template metadata in ``extra.ltx_audioloop``;
+* ``<name>.jpg``: the template thumbnail;
+* ``api/<name>.json``: the API format, for ``POST /prompt`` and ``ltx-audioloop render``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .emit import dumps, to_api, to_ui
+from .library import BUILDERS, PRIMARY
+from .picture import draw_workflow
+from .registry import NodeRegistry
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_WIDTH = 640
+
+
+def rendered_files(registry: NodeRegistry | None = None) -> dict[str, str]:
+    """Relative path -> JSON text of every shipped workflow file."""
+    registry = registry or NodeRegistry.default()
+    files: dict[str, str] = {}
+    for name, builder in BUILDERS.items():
+        workflow = builder(registry)
+        files[f"{name}.json"] = dumps(to_ui(workflow))
+        files[f"api/{name}.json"] = dumps(to_api(workflow))
+    return files
+
+
+def write_shipped(out_dir: str | Path, registry: NodeRegistry | None = None, *, thumbnails: bool = True,
+                  readme_picture: str | Path | None = None) -> list[Path]:
+    """Write every shipped workflow under ``out_dir``; returns the files written."""
+    import json
+
+    from ..nodes import NODE_CLASS_MAPPINGS
+
+    registry = registry or NodeRegistry.default()
+    root = Path(out_dir)
+    (root / "api").mkdir(parents=True, exist_ok=True)
+    written = []
+    for relative, text in rendered_files(registry).items():
+        path = root / relative
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+        if thumbnails and "/" not in relative:
+            document = json.loads(text)
+            own = frozenset(NODE_CLASS_MAPPINGS)
+            picture = draw_workflow(document, width=THUMBNAIL_WIDTH, own_types=own)
+            thumb = path.with_suffix(".jpg")
+            picture.save(thumb, quality=85)
+            written.append(thumb)
+            if readme_picture and relative == f"{PRIMARY}.json":
+                draw_workflow(document, width=1800, own_types=own,
+                              title=document["extra"]["ltx_audioloop"]["title"]).save(readme_picture)
+                written.append(Path(readme_picture))
+    log.info("wrote %d files under %s", len(written), root)
+    return written
+
+
+def stale_files(out_dir: str | Path, registry: NodeRegistry | None = None) -> list[str]:
+    """Shipped JSON files that differ from what the library emits now (empty: up to date)."""
+    root = Path(out_dir)
+    stale = []
+    for relative, text in rendered_files(registry).items():
+        path = root / relative
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(relative)
+    return stale
