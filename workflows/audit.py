@@ -158,7 +158,7 @@ def inputs_match_their_node_types(graph: ApiGraph) -> list[Finding]:
                     (s for s in spec.all_inputs() if s.path == parent)).dynamic_options.get(choices[parent], ()):
                 continue
             if spec_input.required and spec_input.path not in (node.get("inputs") or {}):
-                other_pack_widget = spec_input.is_widget and spec.module.startswith("custom_nodes.") and \
+                other_pack_widget = spec.module.startswith("custom_nodes.") and \
                     spec.module != "custom_nodes.ltx-audioloop"
                 findings.append(Finding(
                     "warning" if other_pack_widget else "error", "missing_input",
