@@ -255,7 +255,9 @@ def read_av(path: str) -> RawMetadata:
     import av
 
     try:
-        container = av.open(path, metadata_errors="strict")
+        with av.open(path, metadata_errors="strict") as container:
+            tags = dict(container.metadata)
+            name = container.format.long_name or container.format.name
     except UnicodeDecodeError as err:
         raise ValueError(f"container tags are not valid UTF-8 ({err.reason})") from None
     except av.error.FFmpegError as err:
@@ -263,9 +265,6 @@ def read_av(path: str) -> RawMetadata:
             f"not a PNG, WEBP or audio/video file FFmpeg can read ({err.strerror or err}); "
             "give a file saved by ComfyUI (PNG, WEBP, MP4, MKV, WEBM, MOV, ...)"
         ) from None
-    with container:
-        tags = dict(container.metadata)
-        name = container.format.long_name or container.format.name
     texts: list[RawText] = []
     other: list[str] = []
     for tag, value in tags.items():

@@ -24,7 +24,7 @@ SETTING_INPUTS = frozenset({
     "width", "height", "length", "num_frames", "batch_size", "frame_rate", "fps",
     "strength", "strength_model", "img_compression",
     "window_seconds", "overlap_seconds", "max_iterations", "schedule", "blend_seconds",
-    "text", "mode", "iterations", "total_frames", "mode.iterations", "mode.total_frames",
+    "text", "mode.iterations", "mode.total_frames",
 })
 """API input names reported for any node (literal values only)."""
 

@@ -120,6 +120,21 @@ def save_video(path: Path, tags: dict[str, str], options: dict[str, str] | None 
     return path
 
 
+def save_flac_like_saveaudio(path: Path) -> Path:
+    """ComfyUI SaveAudio: container tags prompt / workflow on an audio file."""
+    with av.open(str(path), "w", format="flac") as container:
+        container.metadata["prompt"] = json.dumps(PROMPT)
+        container.metadata["workflow"] = json.dumps(WORKFLOW)
+        stream = container.add_stream("flac", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1600), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 16000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
 def save_mp4_like_savevideo(path: Path) -> Path:
     return save_video(path, {"workflow": json.dumps(WORKFLOW), "prompt": json.dumps(PROMPT)}, {"movflags": "use_metadata_tags"})
 
@@ -170,8 +185,9 @@ def raw_png(*chunks: bytes) -> bytes:
         (lambda p, t: save_webp_like_saveanimatedwebp(p.with_suffix(".webp")), "webp", "WEBP EXIF tag 0x010F"),
         (lambda p, t: save_mp4_like_savevideo(p.with_suffix(".mp4")), "QuickTime / MOV", "QuickTime / MOV container tag 'workflow'"),
         (lambda p, t: save_mp4_like_vhs(p.with_suffix(".mp4"), t), "QuickTime / MOV", "QuickTime / MOV container tag 'workflow'"),
+        (lambda p, t: save_flac_like_saveaudio(p.with_suffix(".flac")), "raw FLAC", "raw FLAC container tag 'workflow'"),
     ],
-    ids=["png-saveimage", "apng-comf", "webp-exif", "mp4-savevideo", "mp4-vhs"],
+    ids=["png-saveimage", "apng-comf", "webp-exif", "mp4-savevideo", "mp4-vhs", "flac-saveaudio"],
 )
 def test_workflow_and_prompt_come_back_exactly(tmp_path, writer, container, where):
     meta = extract_metadata(writer(tmp_path / "render", tmp_path))
