@@ -1,4 +1,4 @@
-"""Command line: ``ltx-audioloop plan [AUDIO] ...`` (also ``python -m ltx_audioloop``)."""
+"""Command line: ``ltx-audioloop plan [AUDIO] ...``, ``ltx-audioloop extract FILE`` (also ``python -m ltx_audioloop``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import logging
 import sys
 from pathlib import Path
+
+from .metadata import command as extract_command
 
 log = logging.getLogger("ltx_audioloop")
 
@@ -41,6 +43,7 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-snap", action="store_true", help="do not snap schedule boundaries to the stride grid")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
+    extract_command.add_parser(commands)
     return parser
 
 
@@ -91,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "plan":
             return _run_plan(args)
+        if args.command == "extract":
+            return extract_command.run(args)
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2
