@@ -1,4 +1,4 @@
-"""Command line: ``ltx-audioloop plan [AUDIO] ...``, ``ltx-audioloop extract FILE`` (also ``python -m ltx_audioloop``)."""
+"""Command line: ``ltx-audioloop plan [AUDIO] ...``, ``ltx-audioloop extract FILE``, ``audit``, ``migrate``, ``workflows`` (also ``python -m ltx_audioloop``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .metadata import command as extract_command
+from .workflows import commands as workflow_commands
 
 log = logging.getLogger("ltx_audioloop")
 
@@ -44,6 +45,7 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
     extract_command.add_parser(commands)
+    workflow_commands.add_parsers(commands)
     return parser
 
 
@@ -96,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_plan(args)
         if args.command == "extract":
             return extract_command.run(args)
+        if args.command in workflow_commands.COMMANDS:
+            return workflow_commands.run(args)
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2
