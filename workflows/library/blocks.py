@@ -21,7 +21,7 @@ FPS = 25
 WINDOW_SECONDS = 19.88
 OVERLAP_SECONDS = 2.0
 
-NAG_NODE = "LTX2NAG_AudioLoop"
+NAG_NODE = "AudioLoopLTX2NAG"
 SAGE_NODE = "AudioLoopHelperSageAttention"
 PREPROCESS_NODE = "AudioPreprocessForLTX"
 
@@ -62,7 +62,7 @@ def models(wf: Workflow, *, nag: bool = True, sage: bool = True, negative_text: 
         model = checkpoint["MODEL"]
         if nag:
             model = wf.add(NAG_NODE, title="NAG (negative prompt at CFG 1)", model=model,
-                           negative=negative["CONDITIONING"])["MODEL"]
+                           negative=negative["CONDITIONING"])["model"]
         if sage:
             model = wf.add(SAGE_NODE, title="Attention: SageAttention, mask-aware", model=model,
                            mode="auto_mask_aware")["model"]
