@@ -518,3 +518,17 @@ def test_guidance_without_cond_or_uncond_guides_every_row(data, batch, order):
     for g, s in zip(guided, single):
         for row in range(batch):
             torch.testing.assert_close(g[row], s[0], rtol=1e-5, atol=1e-5)
+
+
+def test_nag_attention_goes_through_the_sage_override(data):
+    from ltx_audioloop.attention.sage import SageStatus, apply_sage_attention
+
+    _, patcher = make_model()
+    nag = apply_nag(patcher, cond(data["neg"]), NagParams())
+    both = apply_sage_attention(nag, "auto_mask_aware", status=SageStatus(sage2=False, sage3=False, cuda=False))
+    override = both.model_options["transformer_options"]["optimized_attention_override"]
+    want = run(nag, data["pos"], data["vx"], data["ax"], data["t"])
+    got = run(both, data["pos"], data["vx"], data["ax"], data["t"])
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
+    assert dict(override.counts) == {"sdpa": 2 * 2 * 2}  # 2 blocks x (video, audio) x (prompt, negative)
