@@ -1,5 +1,6 @@
 """ComfyUI node classes (V1 API). Each node's body calls into ``loop/`` or ``audio/``."""
 
+from .attention_nodes import AudioLoopHelperSageAttention, AudioLoopLTX2NAG
 from .conditioning_nodes import AudioLoopConditioningBlend, CachedTextEncode_AudioLoop
 from .latent_nodes import AudioLoopJoinLatents, AudioLoopWindowLatent, FreezeAudioLatent, LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
 from .image_nodes import AudioLoopJoinImages, ImageContextExtract, ImageOverlapTrim
@@ -40,6 +41,8 @@ NODE_CLASS_MAPPINGS = {
     "AudioLoopJoinImages": AudioLoopJoinImages,
     "IterationCleanup": IterationCleanup,
     "PurgeVRAM": PurgeVRAM,
+    "AudioLoopLTX2NAG": AudioLoopLTX2NAG,
+    "AudioLoopHelperSageAttention": AudioLoopHelperSageAttention,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -67,6 +70,8 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "AudioLoopJoinImages": "Join Loop Images (Audio Loop)",
     "IterationCleanup": "Iteration Cleanup",
     "PurgeVRAM": "Purge VRAM (defensive)",
+    "AudioLoopLTX2NAG": "LTX-2 NAG (Audio Loop)",
+    "AudioLoopHelperSageAttention": "AudioLoopHelper Sage Attention",
 }
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

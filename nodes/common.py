@@ -7,6 +7,7 @@ CATEGORY_SCHEDULE = "LTX Audio Loop/schedule"
 CATEGORY_LATENT = "LTX Audio Loop/latent"
 CATEGORY_CONDITIONING = "LTX Audio Loop/conditioning"
 CATEGORY_UTILITY = "LTX Audio Loop/utility"
+CATEGORY_ATTENTION = "LTX Audio Loop/attention"
 
 MAX_SEED = 0xFFFFFFFFFFFFFFFF
 

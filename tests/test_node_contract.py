@@ -46,6 +46,7 @@ AUDIOLOOPHELPER = {
     "CachedTextEncode_AudioLoop": (["clip", "text"], ["conditioning"]),
     "IterationCleanup": (["latent", "mode"], ["latent"]),
     "PurgeVRAM": (["latent"], ["latent"]),
+    "AudioLoopHelperSageAttention": (["model", "mode", "fallback_on_error", "skip_under_seq_len"], ["model"]),
 }
 
 
