@@ -2,7 +2,8 @@
 
 Units are canvas pixels. Within a group, a node's column is the length of the longest chain of
 links inside the group that ends at it; nodes of one column stack downwards. Groups are laid
-out left to right in the order they were declared, with notes at the top of their group.
+out left to right in the order they were declared, wrapping to a new row past ``ROW_WIDTH``,
+with notes at the top of their group.
 Nodes given an explicit ``pos`` keep it.
 """
 
@@ -19,6 +20,8 @@ GROUP_TITLE = 50.0
 WIDGET_HEIGHT = 26.0
 SLOT_HEIGHT = 22.0
 NOTE_SIZE = (420.0, 220.0)
+ROW_WIDTH = 4200.0
+"""Groups wrap to a new row once a row is wider than this (canvas pixels)."""
 
 
 def node_size(node: Node) -> tuple[float, float]:
@@ -48,6 +51,7 @@ def layout(workflow: Workflow) -> dict[int, tuple[float, float]]:
 
     positions: dict[int, tuple[float, float]] = {}
     x0 = 0.0
+    row_top, row_bottom = 0.0, 0.0
     for group in group_names:
         nodes = members[group]
         inside = {n.id for n in nodes}
@@ -60,7 +64,10 @@ def layout(workflow: Workflow) -> dict[int, tuple[float, float]]:
         for node in nodes:
             if node.spec is not None:
                 columns.setdefault(depth[node.id], []).append(node)
-        top = GROUP_TITLE + GROUP_PADDING
+        columns_needed = 1 + max(depth.values(), default=0)
+        if x0 > 0 and x0 + columns_needed * COLUMN_WIDTH > ROW_WIDTH:
+            x0, row_top = 0.0, row_bottom + GROUP_GAP
+        top = row_top + GROUP_TITLE + GROUP_PADDING
         y_notes = top
         for index, note in enumerate(notes):
             positions[note.id] = (x0 + GROUP_PADDING + index * (NOTE_SIZE[0] + ROW_GAP), y_notes)
@@ -78,6 +85,7 @@ def layout(workflow: Workflow) -> dict[int, tuple[float, float]]:
             if node.pos is not None:
                 positions[node.id] = node.pos
         if group is not None:
-            workflow.groups[group]["bounding"] = [x0, 0.0, max_x - x0 + GROUP_PADDING, max_y + GROUP_PADDING]
+            workflow.groups[group]["bounding"] = [x0, row_top, max_x - x0 + GROUP_PADDING, max_y - row_top + GROUP_PADDING]
+        row_bottom = max(row_bottom, max_y + GROUP_PADDING)
         x0 = max_x + GROUP_PADDING + GROUP_GAP
     return positions

@@ -69,7 +69,10 @@ def draw_workflow(document: Mapping[str, Any], *, width: int = 1600, own_types: 
         draw.rounded_rectangle([*at(x, y), *at(x + w, y + h)], radius=max(2, int(8 * scale)), fill=fill,
                                outline=NODE_OUTLINE)
         label = node.get("title") or node["type"]
-        draw.text(at(x + 8, y + 6), label[:40], fill=TEXT, font=font)
+        room = (w - 16) * scale
+        while label and draw.textlength(label, font=font) > room:
+            label = label[:-2] + "…" if len(label) > 2 else ""
+        draw.text(at(x + 8, y + 6), label, fill=TEXT, font=font)
     if title:
         draw.text((margin, 14), title, fill=TEXT, font=ImageFont.load_default(size=30))
     return image
