@@ -7,12 +7,16 @@ through the peak and its neighbours.
 
 Sign convention: ``offset_s > 0`` means the render's audio is **late**: a sound at source time
 ``t`` is heard at ``t + offset_s`` in the video. ``confidence`` is the peak's normalised
-correlation (1 = identical envelopes).
+correlation (1 = identical envelopes); below ``MIN_CONFIDENCE`` (0.2) no offset is reported.
+Lags are searched within ``+-max_lag`` and at most half the shorter envelope.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+MIN_CONFIDENCE = 0.2
+"""Below this normalised peak the envelopes do not match (e.g. a steady tone): offset is None."""
 
 
 def onset_envelope(samples: np.ndarray, rate: int, hop_s: float = 0.01) -> np.ndarray:
@@ -36,7 +40,8 @@ def estimate_offset(source: np.ndarray, video_audio: np.ndarray, rate: int, max_
         return {"offset_s": None, "confidence": 0.0}
     size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
     corr = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
-    max_lag = int(round(max_lag_s / hop_s))
+    # only lags where the envelopes overlap by at least half the shorter one
+    max_lag = min(int(round(max_lag_s / hop_s)), min(len(a), len(b)) // 2)
     lags = np.arange(-max_lag, max_lag + 1)
     values = corr[lags % size]
     i = int(np.argmax(values))
@@ -47,4 +52,7 @@ def estimate_offset(source: np.ndarray, video_audio: np.ndarray, rate: int, max_
         if denom < 0:
             shift = 0.5 * (left - right) / denom
     norm = float(np.sqrt(np.sum(a**2) * np.sum(b**2)))
-    return {"offset_s": float((lags[i] + shift) * hop_s), "confidence": float(values[i] / norm) if norm else 0.0}
+    confidence = float(values[i] / norm) if norm else 0.0
+    if confidence < MIN_CONFIDENCE:
+        return {"offset_s": None, "confidence": confidence}
+    return {"offset_s": float((lags[i] + shift) * hop_s), "confidence": confidence}

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from .binding import bind_inputs
 from .progress import ProgressState
-from .transport import ComfyError, ComfyTransport, PromptValidationError
+from .transport import ComfyError, ComfyTransport, PromptValidationError, format_validation_error
 from .watch import connect_socket, follow
 from .workflow import resolve_workflow
 
@@ -96,7 +96,8 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
     """Run ``job`` on the server and return a result dict (run_id, status, prompt_id, outputs, timings, error).
 
     Raises ``ValueError`` for bad local inputs; a refused graph, a failed execution or an
-    exhausted budget are results (``status`` ``invalid``, ``error``, ``interrupted``, ``budget``),
+    exhausted budget are results (``status`` ``invalid``, ``error``, ``interrupted``, ``budget``;
+    ``partial`` when ComfyUI ran the graph but dropped outputs that failed validation),
     recorded in the tracker when one is given.
     """
     job.check()
@@ -122,7 +123,7 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
             tracker.update(run_id, prompt_id=prompt_id)
         submitted = time.monotonic()
         try:
-            accepted = transport.submit(bound, client_id, prompt_id)
+            accepted, node_errors = transport.submit(bound, client_id, prompt_id)
         except BaseException:
             if ws is not None:
                 ws.close()
@@ -132,6 +133,10 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
             if tracker:
                 tracker.update(run_id, prompt_id=prompt_id)
         result["prompt_id"] = prompt_id
+        if node_errors:
+            dropped = format_validation_error("some outputs failed validation and will not be produced",
+                                              node_errors, bound)
+            log.warning("%s", dropped)
         log.info("prompt %s queued on %s", prompt_id, transport.base)
         state = ProgressState(bound)
         deadline = submitted + job.budget_minutes * 60 if job.budget_minutes else None
@@ -148,6 +153,8 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
             "iterations_total": state.iterations,
         }
         result["outputs"] = collect_outputs(transport, outcome.history, out_dir)
+        if node_errors and result["status"] == "success":
+            result["status"], result["error"] = "partial", dropped
     except PromptValidationError as err:
         result["status"], result["error"] = "invalid", str(err)
     except ComfyError as err:

@@ -129,9 +129,12 @@ class ComfyTransport:
         name = info["name"]
         return f"{info['subfolder']}/{name}" if info.get("subfolder") else name
 
-    def submit(self, graph: dict, client_id: str, prompt_id: str | None = None) -> str:
-        """``POST /prompt``; returns the prompt id. Safe to retry: a prompt id chosen here is checked
-        in the queue and history before a retry so a lost response never queues the job twice."""
+    def submit(self, graph: dict, client_id: str, prompt_id: str | None = None) -> tuple[str, dict]:
+        """``POST /prompt``; returns ``(prompt_id, node_errors)``. ComfyUI accepts a graph in which
+        only some outputs are valid and lists the others in ``node_errors``; a graph with no valid
+        output is a 400 (:class:`PromptValidationError`). Safe to retry: the prompt id is chosen
+        here and looked up in the queue and history before a retry, so a lost response never
+        queues the job twice."""
         prompt_id = prompt_id or str(uuid.uuid4())
         body = {"prompt": graph, "client_id": client_id, "prompt_id": prompt_id}
         last = ""
@@ -139,7 +142,7 @@ class ComfyTransport:
             if attempt:
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
                 if self.is_known(prompt_id):
-                    return prompt_id
+                    return prompt_id, {}
             try:
                 response = self.session.post(self.base + "/prompt", json=body, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as err:
@@ -155,7 +158,7 @@ class ComfyTransport:
                     data = {"error": response.text, "node_errors": {}}
                 raise PromptValidationError(data.get("error", "invalid prompt"), data.get("node_errors", {}), graph)
             data = self._ok(response, "POST /prompt").json()
-            return str(data.get("prompt_id", prompt_id))
+            return str(data.get("prompt_id", prompt_id)), data.get("node_errors") or {}
         raise ComfyError(f"POST {self.base}/prompt failed after {self.attempts} attempts: {last}")
 
     def is_known(self, prompt_id: str) -> bool:

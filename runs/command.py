@@ -62,6 +62,15 @@ def compare_rows(a: dict, b: dict) -> list[tuple[str, object, object]]:
     return [(key, fa.get(key), fb.get(key)) for key in keys]
 
 
+def _with_metrics(tracker, row: dict) -> dict:
+    """A render row with the metrics of its newest metrics run merged in (for comparing renders)."""
+    if row["kind"] == "render" and not row.get("metrics"):
+        measured = tracker.latest_metrics(row["run_id"])
+        if measured:
+            row = {**row, "metrics": measured["metrics"]}
+    return row
+
+
 def run(args: argparse.Namespace) -> int:
     from .tracker import RunTracker
 
@@ -70,16 +79,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(tracker.get(args.show), indent=2, default=str))
         return 0
     if args.compare:
-        a, b = (tracker.get(x) for x in args.compare)
+        a, b = (_with_metrics(tracker, tracker.get(x)) for x in args.compare)
         rows = compare_rows(a, b)
         if args.json:
             print(json.dumps([{"field": f, "a": x, "b": y} for f, x, y in rows], indent=2, default=str))
             return 0
         width = max(len(f) for f, _, _ in rows)
-        print(f"{'':{width}}  {'A ' + a['run_id'][:8]:>24}  {'B ' + b['run_id'][:8]:>24}")
+        print(f"{'':{width}}  {'A ' + a['run_id'][:8]:>36}  {'B ' + b['run_id'][:8]:>36}")
         for field, x, y in rows:
             mark = " " if x == y else "*"
-            print(f"{field:{width}}  {_fmt(x)[:24]:>24}  {_fmt(y)[:24]:>24} {mark}")
+            print(f"{field:{width}}  {_fmt(x)[-36:]:>36}  {_fmt(y)[-36:]:>36} {mark}")
         return 0
     rows = tracker.list(args.limit, args.kind)
     if args.json:
@@ -89,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'run':8}  {'kind':8}  {'status':11}  {'started (UTC)':19}  {'secs':>7}  {'seed':>6}  "
           f"{'seam':>6}  {'drift':>6}  {'offset':>7}  outputs / source")
     for row in rows:
-        summary = _metric_summary(row.get("metrics"))
+        summary = _metric_summary(_with_metrics(tracker, row).get("metrics"))
         outputs = row.get("outputs") or []
         target = ", ".join(Path(o["path"]).name for o in outputs if o.get("path"))[:40] or (
             (row.get("settings") or {}).get("video") or (row.get("settings") or {}).get("audio") or "")

@@ -175,3 +175,9 @@ class RunTracker:
                 if item.get("path") and str(Path(item["path"]).resolve()) == target:
                     return row["run_id"]
         return None
+
+    def latest_metrics(self, run_id: str) -> dict | None:
+        """The newest successful metrics row measuring the outputs of render ``run_id``, if any."""
+        rows = self._rows("SELECT * FROM runs WHERE kind = 'metrics' AND status = 'success' AND parent_run_id = ? "
+                          "ORDER BY created_at DESC LIMIT 1", [run_id])
+        return rows[0] if rows else None

@@ -119,12 +119,16 @@ class FakeComfy:
             error = {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation",
                      "details": "", "extra_info": {}}
             return web.json_response({"error": error, "node_errors": node_errors}, status=400)
+        partial = {nid: {"errors": [{"type": "value_smaller_than_min", "message": "Value 0 smaller than min of 1",
+                                     "details": "width", "extra_info": {"input_name": "width"}}],
+                         "dependent_outputs": ["40"], "class_type": n["class_type"]}
+                   for nid, n in graph.items() if n["class_type"] == "FakeBroken"}
         pid = body.get("prompt_id") or str(uuid.uuid4())
         self.number += 1
         self.prompts[pid] = {"graph": graph, "client_id": body.get("client_id")}
         self.running[pid] = {"number": self.number}
         asyncio.ensure_future(self.execute(pid))
-        return web.json_response({"prompt_id": pid, "number": self.number, "node_errors": {}})
+        return web.json_response({"prompt_id": pid, "number": self.number, "node_errors": partial})
 
     async def send(self, pid, kind, data):
         ws = self.sockets.get(self.prompts[pid]["client_id"])
@@ -343,6 +347,17 @@ def test_validation_error_formats_every_node(server):
     text = str(info.value)
     assert "node 1 (LoadAudio) input 'audio': Invalid audio file: never-uploaded.wav" in text
     assert "node 10 (FakeSampler) input 'steps'" in text
+
+
+def test_partly_valid_graph_runs_but_is_reported_partial(server, inputs, tmp_path):
+    audio, _, _ = inputs
+    graph = make_graph(passes=1, loop=False)
+    graph["40"] = {"class_type": "FakeBroken", "inputs": {"width": 0}}
+    wf = write_workflow(tmp_path, graph)
+    result = render(ComfyTransport(server.url), RenderJob(audio=str(audio), workflow=str(wf)), tmp_path / "out")
+    assert result["status"] == "partial"
+    assert "node 40 (FakeBroken) input 'width': Value 0 smaller than min of 1" in result["error"]
+    assert (tmp_path / "out" / "vid" / "clip_00001.mp4").exists()
 
 
 def test_5xx_is_retried_with_backoff_and_not_queued_twice(server, inputs, tmp_path):
