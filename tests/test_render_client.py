@@ -21,6 +21,8 @@ import uuid
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from aiohttp import WSMsgType, web
 
 from ltx_audioloop.cli import main
@@ -28,6 +30,7 @@ from ltx_audioloop.render.binding import bind_inputs
 from ltx_audioloop.render.client import RenderJob, render
 from ltx_audioloop.render.progress import ProgressState
 from ltx_audioloop.render.transport import ComfyError, ComfyTransport, PromptValidationError
+from ltx_audioloop.render.workflow import resolve_workflow
 from ltx_audioloop.runs.tracker import RunTracker
 
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42fake-video"
@@ -468,7 +471,7 @@ def test_progress_heuristic_counts_passes_of_a_two_stage_sampler():
     for node in ("7", "8"):  # initial render: two sampler stages
         for k in range(1, 4):
             state.update("progress", {"node": node, "value": k, "max": 3})
-    assert state.iteration == 0 and state.runs_per_pass == 0 or state.iteration == 0
+    assert state.iteration == 0 and state.runs_started == 2
     state.update("progress", {"node": "5", "value": 0, "max": 4})
     assert state.runs_per_pass == 2 and state.iteration == 1 and state.iterations == 4
     state.update("progress", {"node": "7.1", "value": 2, "max": 3})
@@ -509,3 +512,27 @@ def test_bind_inputs_rules():
     with pytest.raises(ValueError, match="wired from node 99"):
         bind_inputs(wired, schedule="0:00+: x")
     assert bind_inputs(graph) == graph
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.sampled_from(["noise_seed", "seed", "base_seed"]))
+def test_seed_binding_sets_every_literal_seed_and_nothing_else(seed, name):
+    graph = make_graph()
+    graph["11"] = {"class_type": "AudioLoopController", "inputs": {name: 3, "fps": 25.0}}
+    graph["12"] = {"class_type": "RandomNoise", "inputs": {"noise_seed": ["11", 4]}}
+    bound = bind_inputs(graph, seed=seed)
+    assert bound["10"]["inputs"]["noise_seed"] == seed and bound["11"]["inputs"][name] == seed
+    assert bound["12"]["inputs"]["noise_seed"] == ["11", 4]
+    bound["10"]["inputs"]["noise_seed"] = graph["10"]["inputs"]["noise_seed"]
+    bound["11"]["inputs"][name] = 3
+    assert bound == graph
+
+
+def test_resolve_workflow_refuses_ui_format_and_missing_files(tmp_path):
+    ui = write_workflow(tmp_path, {"nodes": [], "links": [], "version": 0.4}, "ui.json")
+    with pytest.raises(ValueError, match="UI-format"):
+        resolve_workflow(ui)
+    with pytest.raises(ValueError, match="no such file"):
+        resolve_workflow(tmp_path / "missing.json")
+    body = write_workflow(tmp_path, {"prompt": make_graph(), "client_id": "x"}, "body.json")
+    assert resolve_workflow(body) == make_graph()
