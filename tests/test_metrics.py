@@ -1,0 +1,193 @@
+"""Metrics on small synthetic videos made here with PyAV: an injected seam, a colour ramp and an
+audio offset must be recovered within tolerance."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ltx_audioloop.cli import main
+from ltx_audioloop.metrics.color import delta_e76, srgb_to_lab
+from ltx_audioloop.metrics.offset import estimate_offset
+from ltx_audioloop.metrics.report import boundary_frames, compute_metrics
+from ltx_audioloop.runs.tracker import RunTracker
+
+W, H, FPS, RATE = 64, 48, 25, 16000
+
+
+def write_video(path, frames, audio=None, rate=RATE):
+    """Encode uint8 RGB frames (N, H, W, 3) and optional mono float audio to an mp4 (H.264 + AAC)."""
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=FPS)
+        vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+        vs.options = {"crf": "12", "preset": "ultrafast"}
+        if audio is not None:
+            aus = out.add_stream("aac", rate=rate)
+            aus.layout = "mono"
+        for frame in frames:
+            for packet in vs.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                out.mux(packet)
+        for packet in vs.encode():
+            out.mux(packet)
+        if audio is not None:
+            pts = 0
+            for start in range(0, len(audio), 1024):
+                chunk = audio[start:start + 1024].astype(np.float32).reshape(1, -1)
+                af = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+                af.sample_rate, af.pts, af.time_base = rate, pts, Fraction(1, rate)
+                pts += chunk.shape[1]
+                for packet in aus.encode(af):
+                    out.mux(packet)
+            for packet in aus.encode():
+                out.mux(packet)
+
+
+def write_audio(path, samples, rate=RATE):
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=rate)
+        stream.layout = "mono"
+        af = av.AudioFrame.from_ndarray((samples * 32767).astype(np.int16).reshape(1, -1), format="s16",
+                                        layout="mono")
+        af.sample_rate = rate
+        for packet in stream.encode(af):
+            out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def synthetic_frames(n, seam_at=None, red_per_second=0.0):
+    """Smooth moving stripes; ``seam_at`` jumps the pattern's phase; red rises linearly over time."""
+    y, x = np.mgrid[0:H, 0:W]
+    frames = []
+    for t in range(n):
+        phase = t * 0.15 + (2.5 if seam_at is not None and t >= seam_at else 0.0)
+        base = 0.5 + 0.25 * np.sin(x / 6.0 + phase) * np.cos(y / 9.0)
+        rgb = np.stack([base + red_per_second * t / FPS, base * 0.9, base * 0.8], axis=-1)
+        frames.append(np.clip(rgb * 255, 0, 255).round().astype(np.uint8))
+    return np.array(frames)
+
+
+def bursts(seconds, rate=RATE, seed=3):
+    rng = np.random.default_rng(seed)
+    out = np.zeros(int(seconds * rate), np.float32)
+    t = 0.1
+    while t < seconds - 0.1:
+        start = int(t * rate)
+        out[start:start + int(0.03 * rate)] = rng.uniform(-0.6, 0.6, int(0.03 * rate))
+        t += rng.uniform(0.15, 0.45)
+    return out
+
+
+def test_lab_reference_values():
+    np.testing.assert_allclose(srgb_to_lab([255, 255, 255]), [100, 0, 0], atol=0.01)
+    np.testing.assert_allclose(srgb_to_lab([0, 0, 0]), [0, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(srgb_to_lab([255, 0, 0]), [53.24, 80.09, 67.20], atol=0.02)
+    np.testing.assert_allclose(srgb_to_lab([0, 0, 255]), [32.30, 79.19, -107.86], atol=0.02)
+    np.testing.assert_allclose(srgb_to_lab([119, 119, 119])[0], 50.0, atol=0.1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255))
+def test_lab_ranges_and_neutral_axis(r, g, b):
+    lab = srgb_to_lab([r, g, b])
+    assert -1e-9 <= lab[0] <= 100 + 1e-4  # the published matrix maps white to L* = 100 +- 4e-6
+    grey = srgb_to_lab([r, r, r])
+    assert abs(grey[1]) < 1e-3 and abs(grey[2]) < 1e-3
+    assert delta_e76(lab, lab) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-1.0, 1.0))
+def test_offset_recovers_shift(shift_s):
+    src = bursts(6.0)
+    shift = int(round(shift_s * RATE))
+    shifted = np.concatenate([np.zeros(shift, np.float32), src])[: len(src)] if shift >= 0 else \
+        np.concatenate([src[-shift:], np.zeros(-shift, np.float32)])
+    result = estimate_offset(src, shifted, RATE)
+    assert result["offset_s"] == pytest.approx(shift / RATE, abs=0.011)
+
+
+def test_boundaries_from_default_geometry():
+    boundaries, first, stride = boundary_frames(2000, 25.0)
+    assert (first, stride) == (497, 448) and boundaries == [497, 945, 1393, 1841]
+    assert boundary_frames(100, 25.0, stride_s=1.28)[0] == [32, 64, 96]
+    with pytest.raises(ValueError, match="--stride"):
+        boundary_frames(100, 25.0, stride_s=0)
+
+
+def test_seam_drift_offset_and_durations_recovered(tmp_path):
+    n = 112  # 4.48 s; boundaries at 40 and 72 (first 1.6 s, stride 1.28 s)
+    frames = synthetic_frames(n, seam_at=72, red_per_second=0.04)
+    source = bursts(n / FPS)
+    delay = int(0.2 * RATE)
+    track = np.concatenate([np.zeros(delay, np.float32), source])[: len(source)]
+    video, audio = tmp_path / "render.mp4", tmp_path / "source.wav"
+    write_video(video, frames, track)
+    write_audio(audio, source)
+    report = compute_metrics(video, audio, stride_s=1.28, first_s=1.6)
+    seams = {s["frame"]: s["score"] for s in report["seams"]}
+    assert set(seams) == {40, 72, 104}
+    assert seams[72] > 3.0 and seams[40] < 2.0 and seams[104] < 2.0
+    # colour drift per window vs the same computation on the frames before encoding
+    expected = [srgb_to_lab(frames[a:b]).reshape(-1, 3).mean(axis=0) for a, b in [(0, 40), (40, 72), (72, 104),
+                                                                                   (104, 112)]]
+    drift = [w["drift_de"] for w in report["drift"]]
+    assert len(drift) == 4 and drift[0] == 0
+    for got, lab in zip(drift[1:], expected[1:]):
+        assert got == pytest.approx(float(delta_e76(lab, expected[0])), abs=1.0)
+    assert drift[1] < drift[2] < drift[3]
+    assert report["offset"]["offset_s"] == pytest.approx(0.2, abs=0.03)
+    d = report["durations"]
+    assert d["video_frames"] == n and d["video_s"] == pytest.approx(4.48)
+    assert d["video_minus_source_s"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(d["audio_minus_video_s"]) < 0.07  # AAC frames are 1024 samples (64 ms at 16 kHz)
+
+
+def test_metrics_cli_writes_json_png_and_tracks(tmp_path, capsys):
+    video = tmp_path / "render.mp4"
+    write_video(video, synthetic_frames(60, seam_at=30))
+    db = tmp_path / "runs.duckdb"
+    assert main(["metrics", str(video), "--stride", "0.4", "--first", "1.2", "--db", str(db),
+                 "--json-out", str(tmp_path / "m.json")]) == 0
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["summary"]["seam_max"] > 3 and report["seams"][0]["frame"] == 30
+    from PIL import Image
+
+    assert Image.open(report["png"]).size == (960, 600)
+    row = RunTracker(db).get(report["run_id"])
+    assert row["kind"] == "metrics" and row["metrics"]["summary"]["seam_max"] == report["summary"]["seam_max"]
+    capsys.readouterr()
+    assert main(["runs", "--db", str(db)]) == 0
+    assert "metrics" in capsys.readouterr().out
+
+
+def test_metrics_refuses_missing_file(tmp_path, capsys):
+    assert main(["metrics", str(tmp_path / "nope.mp4"), "--no-track"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_runs_compare_merges_metrics_of_each_render(tmp_path, capsys):
+    db = tmp_path / "runs.duckdb"
+    tracker = RunTracker(db)
+    ids = []
+    for seam_at, seed in ((20, 1), (None, 2)):
+        video = tmp_path / f"render{seed}.mp4"
+        write_video(video, synthetic_frames(40, seam_at=seam_at))
+        run_id = tracker.start("render", {"audio": "song.wav"}, seed=seed)
+        tracker.finish(run_id, "success", outputs=[{"kind": "images", "path": str(video)}])
+        assert main(["metrics", str(video), "--stride", "0.8", "--db", str(db), "--json-out",
+                     str(tmp_path / f"m{seed}.json")]) == 0
+        assert tracker.latest_metrics(run_id)["parent_run_id"] == run_id
+        ids.append(run_id)
+    capsys.readouterr()
+    assert main(["runs", "--db", str(db), "--compare", ids[0][:10], ids[1][:10], "--json"]) == 0
+    rows = {r["field"]: (r["a"], r["b"]) for r in json.loads(capsys.readouterr().out)}
+    assert rows["seed"] == (1, 2)
+    seam_a, seam_b = rows["metrics.seam_max"]
+    assert seam_a > 3 > seam_b
