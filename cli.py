@@ -48,13 +48,10 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-snap", action="store_true", help="do not snap schedule boundaries to the stride grid")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
-<<<<<<< HEAD
     extract_command.add_parser(commands)
     workflow_commands.add_parsers(commands)
-=======
     for package in SUBPACKAGE_COMMANDS.values():
         importlib.import_module(f".{package}.command", __package__).add_parser(commands)
->>>>>>> issue6x
     return parser
 
 
@@ -105,16 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "plan":
             return _run_plan(args)
-<<<<<<< HEAD
         if args.command == "extract":
             return extract_command.run(args)
         if args.command in workflow_commands.COMMANDS:
             return workflow_commands.run(args)
-=======
         if args.command in SUBPACKAGE_COMMANDS:
             package = SUBPACKAGE_COMMANDS[args.command]
             return importlib.import_module(f".{package}.command", __package__).run(args)
->>>>>>> issue6x
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2
