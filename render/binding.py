@@ -1,7 +1,8 @@
 """Input binding: fill an API-format graph with one render's audio, image, schedule and seed.
 
 Rules (all lookups by ``class_type``; a value that is a link ``[node_id, output]`` is never
-overwritten):
+overwritten, except that a link from a core ``Primitive*`` node (how the shipped workflows share
+one value between several inputs) sets that primitive's ``value``):
 
 * ``audio`` -> input ``audio`` of the ``LoadAudio`` node (the uploaded file name);
 * ``image`` -> input ``image`` of the ``LoadImage`` node (the uploaded file name);
@@ -45,8 +46,21 @@ def _title(node: dict) -> str:
     return str(meta.get("title", "")) if isinstance(meta, dict) else ""
 
 
+PRIMITIVES = ("PrimitiveInt", "PrimitiveFloat", "PrimitiveString", "PrimitiveStringMultiline", "PrimitiveBoolean")
+
+
+def primitive_source(graph: dict, value: object) -> str | None:
+    """The id of the core primitive node a link comes from, or ``None``."""
+    if is_link(value) and graph.get(value[0], {}).get("class_type") in PRIMITIVES:
+        return value[0]
+    return None
+
+
 def find_target(graph: dict, binding: str) -> str:
-    """Node id that receives ``binding`` (``audio``, ``image`` or ``schedule``); see module rules."""
+    """Node id that receives ``binding`` (``audio``, ``image`` or ``schedule``); see module rules.
+
+    When the target's input is wired from a primitive node, that primitive's id is returned
+    (its ``value`` input receives the binding)."""
     classes, input_name = TARGETS[binding]
     candidates = [nid for nid, node in graph.items() if node.get("class_type") in classes]
     if not candidates:
@@ -66,6 +80,8 @@ def find_target(graph: dict, binding: str) -> str:
         candidates = tagged
     node_id = candidates[0]
     current = graph[node_id].get("inputs", {}).get(input_name)
+    if primitive_source(graph, current):
+        return primitive_source(graph, current)
     if is_link(current):
         raise ValueError(
             f"{binding} binding: input {input_name!r} of node {node_id} ({graph[node_id]['class_type']}) "
@@ -75,13 +91,18 @@ def find_target(graph: dict, binding: str) -> str:
 
 
 def seed_targets(graph: dict) -> list[tuple[str, str]]:
-    """``(node_id, input_name)`` of every literal seed input (``noise_seed``, ``seed``, ``base_seed``)."""
+    """``(node_id, input_name)`` of every literal seed input (``noise_seed``, ``seed``, ``base_seed``),
+    and ``(primitive_id, "value")`` for seed inputs wired from a primitive node."""
     found = []
     for node_id, node in graph.items():
         for name in SEED_INPUTS:
             value = node.get("inputs", {}).get(name)
-            if name in node.get("inputs", {}) and not is_link(value):
+            if name not in node.get("inputs", {}):
+                continue
+            if not is_link(value):
                 found.append((node_id, name))
+            elif primitive_source(graph, value) and (value[0], "value") not in found:
+                found.append((value[0], "value"))
     return found
 
 
@@ -100,7 +121,8 @@ def bind_inputs(graph: dict, *, audio: str | None = None, image: str | None = No
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{binding} must be a non-empty string, got {value!r}")
         node_id = find_target(bound, binding)
-        bound[node_id].setdefault("inputs", {})[TARGETS[binding][1]] = value
+        name = "value" if bound[node_id].get("class_type") in PRIMITIVES else TARGETS[binding][1]
+        bound[node_id].setdefault("inputs", {})[name] = value
     if seed is not None:
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
             raise ValueError(f"seed must be a whole number in 0..2^64-1, got {seed!r}")

@@ -34,19 +34,37 @@ def check_api_graph(graph: object, source: str = "workflow") -> dict:
 
 
 def resolve_workflow(name_or_path: str | Path) -> dict:
-    """Load the API-format graph named by ``name_or_path`` (currently: a path to a JSON file).
+    """The API-format graph named by ``name_or_path``: a shipped workflow name or a JSON file.
 
-    Raises ``ValueError`` naming the path when it does not exist, is not JSON or is not an
-    API-format graph.
+    Raises ``ValueError`` naming the input when it is neither, is not JSON, or is a canvas
+    workflow whose conversion finds errors.
     """
+    from ..workflows.library import BUILDERS, PRIMARY
+
     path = Path(name_or_path).expanduser()
     if not path.is_file():
+        name = str(name_or_path) or PRIMARY
+        if name in BUILDERS:
+            from ..workflows.emit import to_api
+            from ..workflows.library import build
+
+            return to_api(build(name))
         raise ValueError(
-            f"--workflow {name_or_path}: no such file; pass the path of an API-format workflow JSON "
-            "(ComfyUI: Workflow > Export (API))"
+            f"--workflow {name_or_path}: neither a file nor a shipped workflow; shipped workflows: "
+            f"{', '.join(BUILDERS)} (or pass an API or canvas workflow JSON file)"
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"--workflow {path}: cannot read JSON: {err}") from None
+    if isinstance(data, dict) and isinstance(data.get("nodes"), list) and "links" in data:
+        from ..workflows.convert import from_document
+        from ..workflows.registry import NodeRegistry
+
+        loaded = from_document(data, NodeRegistry.default(), str(path))
+        errors = [f.message for f in loaded.findings if f.level == "error"]
+        if errors:
+            raise ValueError(f"--workflow {path}: the canvas workflow does not convert cleanly: " + "; ".join(errors[:5])
+                             + " (run ltx-audioloop audit on it)")
+        return check_api_graph(loaded.api, f"--workflow {path}")
     return check_api_graph(data, f"--workflow {path}")

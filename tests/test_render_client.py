@@ -528,11 +528,31 @@ def test_seed_binding_sets_every_literal_seed_and_nothing_else(seed, name):
     assert bound == graph
 
 
-def test_resolve_workflow_refuses_ui_format_and_missing_files(tmp_path):
+def test_resolve_workflow_names_canvas_files_and_missing_files(tmp_path):
     ui = write_workflow(tmp_path, {"nodes": [], "links": [], "version": 0.4}, "ui.json")
-    with pytest.raises(ValueError, match="UI-format"):
+    with pytest.raises(ValueError, match="not an API-format graph"):
         resolve_workflow(ui)
-    with pytest.raises(ValueError, match="no such file"):
+    with pytest.raises(ValueError, match="neither a file nor a shipped workflow"):
         resolve_workflow(tmp_path / "missing.json")
+    from ltx_audioloop.workflows.emit import to_api, to_ui
+    from ltx_audioloop.workflows.library import PRIMARY, build
+
+    primary = resolve_workflow(PRIMARY)
+    assert primary == to_api(build(PRIMARY))
+    canvas = write_workflow(tmp_path, to_ui(build(PRIMARY)), "canvas.json")
+    assert resolve_workflow(canvas) == json.loads(json.dumps(primary))
     body = write_workflow(tmp_path, {"prompt": make_graph(), "client_id": "x"}, "body.json")
     assert resolve_workflow(body) == make_graph()
+
+
+def test_binding_the_primary_workflow_sets_its_primitives():
+    from ltx_audioloop.workflows.emit import to_api
+    from ltx_audioloop.workflows.library import PRIMARY, build
+
+    graph = to_api(build(PRIMARY))
+    bound = bind_inputs(graph, audio="song.wav", image="me.png", schedule="0:00+: a singer is singing", seed=7)
+    by_title = {node["_meta"]["title"]: node for node in bound.values()}
+    assert by_title["Prompt schedule"]["inputs"]["value"] == "0:00+: a singer is singing"
+    assert by_title["seed"]["inputs"]["value"] == 7
+    assert by_title["Track"]["inputs"]["audio"] == "song.wav"
+    assert by_title["Reference image"]["inputs"]["image"] == "me.png"
