@@ -38,6 +38,7 @@ import torch
 
 from .nag import NagParams, nag_combine
 from .nag_context import NegativeContext
+from .sage import warn_once
 from .sdpa import sdpa_attention
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ def guided_rows(batch: int, cond_or_uncond) -> Optional[list]:
         return None
     chunks = len(cond_or_uncond)
     if batch % chunks:
-        log.warning("NAG: batch %d does not split into %d cond/uncond chunks; guiding every row", batch, chunks)
+        warn_once("nag-odd-batch", f"NAG: batch {batch} does not split into {chunks} cond/uncond chunks; "
+                  "guiding every row")
         return None
     per = batch // chunks
     rows = [i * per + j for i, kind in enumerate(cond_or_uncond) if kind == 0 for j in range(per)]

@@ -140,6 +140,11 @@ def run_sage_kernel(name: str, q, k, v, layout: str, scale=None, mask=None) -> t
     return _sage2(name, q, k, v, layout, scale, mask)
 
 
+if hasattr(torch, "compiler") and hasattr(torch.compiler, "disable"):
+    # The kernels are opaque to torch.compile: keep them out of a compiled model's graph.
+    run_sage_kernel = torch.compiler.disable(run_sage_kernel)
+
+
 KernelFn = Callable[..., torch.Tensor]
 
 

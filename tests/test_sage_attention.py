@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ltx_audioloop.attention import sage
 from ltx_audioloop.attention.router import DEFAULT_MODE, MODES, SAGE_KERNELS, choose_kernel
-from ltx_audioloop.attention.sage import SageAttentionOverride, SageStatus, apply_sage_attention, sage_status
+from ltx_audioloop.attention.sage import SageAttentionOverride, SageStatus, sage_status
 from ltx_audioloop.attention.sdpa import chunked_over_batch_heads, sdpa_attention
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
 
