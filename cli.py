@@ -1,4 +1,4 @@
-"""Command line: ``ltx-audioloop plan [AUDIO] ...`` (also ``python -m ltx_audioloop``)."""
+"""Command line: ``ltx-audioloop plan|analyze|preprocess ...`` (also ``python -m ltx_audioloop``)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-snap", action="store_true", help="do not snap schedule boundaries to the stride grid")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
+    from .audio.commands import add_parsers as add_audio_parsers
+
+    add_audio_parsers(commands)
     return parser
 
 
@@ -91,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "plan":
             return _run_plan(args)
+        if args.command in ("analyze", "preprocess"):
+            from .audio import commands as audio_commands
+
+            return audio_commands.run_analyze(args) if args.command == "analyze" else audio_commands.run_preprocess(args)
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2
