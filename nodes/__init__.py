@@ -1,5 +1,6 @@
 """ComfyUI node classes (V1 API). Each node's body calls into ``loop/`` or ``audio/``."""
 
+from .audio_nodes import AudioAnalyzeForLTX, AudioPreprocessForLTX, AudioVocalPitch
 from .conditioning_nodes import AudioLoopConditioningBlend, CachedTextEncode_AudioLoop
 from .latent_nodes import AudioLoopJoinLatents, LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
 from .loop_control import AudioDuration, AudioLoopController, AudioLoopPlanner
@@ -32,6 +33,9 @@ NODE_CLASS_MAPPINGS = {
     "AudioLoopJoinLatents": AudioLoopJoinLatents,
     "IterationCleanup": IterationCleanup,
     "PurgeVRAM": PurgeVRAM,
+    "AudioPreprocessForLTX": AudioPreprocessForLTX,
+    "AudioAnalyzeForLTX": AudioAnalyzeForLTX,
+    "AudioVocalPitch": AudioVocalPitch,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -53,6 +57,9 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "AudioLoopJoinLatents": "Join Loop Latents (Audio Loop)",
     "IterationCleanup": "Iteration Cleanup",
     "PurgeVRAM": "Purge VRAM (defensive)",
+    "AudioPreprocessForLTX": "Audio Preprocess for LTX (lip sync EQ + loudness)",
+    "AudioAnalyzeForLTX": "Audio Analyze for LTX (report, timeline, schedule)",
+    "AudioVocalPitch": "Audio Vocal Activity and Pitch",
 }
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
