@@ -1,4 +1,5 @@
-"""Command line: ``ltx-audioloop plan [AUDIO] ...``, ``ltx-audioloop extract FILE``, ``audit``, ``migrate``, ``workflows`` (also ``python -m ltx_audioloop``)."""
+"""Command line: ``ltx-audioloop plan|analyze|preprocess|extract|audit|migrate|workflows|render|metrics|runs|assemble``
+(also ``python -m ltx_audioloop``)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ def _build_parser() -> argparse.ArgumentParser:
     workflow_commands.add_parsers(commands)
     for package in SUBPACKAGE_COMMANDS.values():
         importlib.import_module(f".{package}.command", __package__).add_parser(commands)
+    from .audio.commands import add_parsers as add_audio_parsers
+
+    add_audio_parsers(commands)
     return parser
 
 
@@ -109,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in SUBPACKAGE_COMMANDS:
             package = SUBPACKAGE_COMMANDS[args.command]
             return importlib.import_module(f".{package}.command", __package__).run(args)
+        if args.command in ("analyze", "preprocess"):
+            from .audio import commands as audio_commands
+
+            return audio_commands.run_analyze(args) if args.command == "analyze" else audio_commands.run_preprocess(args)
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """ComfyUI node classes (V1 API). Each node's body calls into ``loop/`` or ``audio/``."""
 
 from .attention_nodes import AudioLoopHelperSageAttention, AudioLoopLTX2NAG
+from .audio_nodes import AudioAnalyzeForLTX, AudioPreprocessForLTX, AudioVocalPitch
 from .conditioning_nodes import AudioLoopConditioningBlend, CachedTextEncode_AudioLoop
 from .latent_nodes import AudioLoopJoinLatents, AudioLoopWindowLatent, FreezeAudioLatent, LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
 from .image_nodes import AudioLoopJoinImages, ImageContextExtract, ImageOverlapTrim
@@ -43,6 +44,9 @@ NODE_CLASS_MAPPINGS = {
     "PurgeVRAM": PurgeVRAM,
     "AudioLoopLTX2NAG": AudioLoopLTX2NAG,
     "AudioLoopHelperSageAttention": AudioLoopHelperSageAttention,
+    "AudioPreprocessForLTX": AudioPreprocessForLTX,
+    "AudioAnalyzeForLTX": AudioAnalyzeForLTX,
+    "AudioVocalPitch": AudioVocalPitch,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS = {
@@ -72,6 +76,9 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "PurgeVRAM": "Purge VRAM (defensive)",
     "AudioLoopLTX2NAG": "LTX-2 NAG (Audio Loop)",
     "AudioLoopHelperSageAttention": "AudioLoopHelper Sage Attention",
+    "AudioPreprocessForLTX": "Audio Preprocess for LTX (lip sync EQ + loudness)",
+    "AudioAnalyzeForLTX": "Audio Analyze for LTX (report, timeline, schedule)",
+    "AudioVocalPitch": "Audio Vocal Activity and Pitch",
 }
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

@@ -1,0 +1,209 @@
+"""Track analysis on synthetic signals made here: click tracks of known tempo, loud and quiet blocks
+with known boundaries, sines of known pitch, band-limited noise for the spectral checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ltx_audioloop.audio.analysis import analyse_track, check_content, format_report
+from ltx_audioloop.audio.features import compute_spectrogram
+from ltx_audioloop.audio.loudness import integrated_loudness, true_peak_db, true_peak_estimate_db
+from ltx_audioloop.audio.pitch import note_name
+from ltx_audioloop.audio.rhythm import analyse_rhythm
+
+RATE = 22_050
+
+
+def audio(wave: np.ndarray, rate: int = RATE, channels: int = 1) -> dict:
+    x = torch.from_numpy(np.asarray(wave, dtype=np.float32))
+    if x.ndim == 1:
+        x = x.unsqueeze(0).repeat(channels, 1)
+    return {"waveform": x.unsqueeze(0), "sample_rate": rate}
+
+
+def click_track(bpm: float, seconds: float, rate: int = RATE, offset: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Decaying noise bursts on every beat; returns the signal and the click times."""
+    rng = np.random.default_rng(1)
+    n = int(seconds * rate)
+    burst = np.exp(-np.arange(int(0.02 * rate)) / (0.003 * rate)) * rng.standard_normal(int(0.02 * rate))
+    x = np.zeros(n)
+    times = np.arange(offset, seconds - 0.05, 60.0 / bpm)
+    for t in times:
+        i = int(round(t * rate))
+        piece = burst[: n - i]
+        x[i: i + len(piece)] += 0.5 * piece
+    return x, times
+
+
+def blocks(levels: list[tuple[float, float]], rate: int = RATE) -> np.ndarray:
+    """Noise plus a 330 Hz tone at the given (seconds, gain) blocks."""
+    rng = np.random.default_rng(2)
+    parts = []
+    for seconds, gain in levels:
+        t = np.arange(int(seconds * rate)) / rate
+        parts.append(gain * (0.2 * rng.standard_normal(len(t)) + 0.3 * np.sin(2 * math.pi * 330 * t)))
+    return np.concatenate(parts)
+
+
+def sine(hz: float, seconds: float, rate: int = RATE, amplitude: float = 0.3) -> np.ndarray:
+    return amplitude * np.sin(2 * math.pi * hz * np.arange(int(seconds * rate)) / rate)
+
+
+@pytest.mark.parametrize("bpm", [72.0, 100.0, 128.0, 150.0])
+def test_click_track_tempo_and_beats(bpm):
+    x, clicks = click_track(bpm, 30.0)
+    spec = compute_spectrogram(torch.from_numpy(x).float().unsqueeze(0), RATE)
+    rhythm = analyse_rhythm(spec.onset, spec.frame_seconds)
+    assert rhythm.tempo_bpm == pytest.approx(bpm, abs=1.0)
+    assert rhythm.pulse_clarity > 0.5
+    beats = np.array(rhythm.beats)
+    assert len(beats) >= 0.9 * len(clicks)
+    nearest = np.abs(beats[:, None] - clicks[None, :]).min(axis=1)
+    assert np.all(nearest < 0.04), nearest.max()
+
+
+def test_loud_and_quiet_blocks_give_sections_at_their_boundaries():
+    layout = [(20, 0.1), (25, 1.0), (15, 0.3), (30, 1.0), (20, 0.02), (20, 0.2)]
+    result = analyse_track(audio(blocks(layout)), "music")
+    edges = np.cumsum([s for s, _ in layout])[:-1]
+    starts = [s.start for s in result.sections[1:]]
+    assert len(starts) == len(edges)
+    assert np.all(np.abs(np.array(starts) - edges) < 1.0), starts
+    labels = [s.label for s in result.sections]
+    assert labels[0] == "intro" and labels[1] == "chorus" and labels[3] == "chorus"
+    assert labels[4] == "break" and labels[-1] == "outro"
+    assert result.sections[-1].end == pytest.approx(130.0, abs=0.01)
+
+
+@pytest.mark.parametrize("hz", [82.0, 110.0, 220.0, 440.0, 880.0])
+def test_sine_pitch(hz):
+    result = analyse_track(audio(sine(hz, 6.0)), "music")
+    voice = result.voice
+    assert voice.fraction > 0.9
+    assert voice.pitch_median_hz == pytest.approx(hz, rel=0.01)
+    assert voice.pitch_low_hz == pytest.approx(hz, rel=0.02) and voice.pitch_high_hz == pytest.approx(hz, rel=0.02)
+
+
+def test_clicks_and_noise_are_not_voice():
+    x, _ = click_track(120.0, 12.0)
+    assert analyse_track(audio(x)).voice.fraction < 0.1
+    noise = np.random.default_rng(3).standard_normal(RATE * 8) * 0.1
+    assert analyse_track(audio(noise)).voice.fraction < 0.1
+
+
+def test_analysis_loudness_matches_torchaudio_on_band_limited_audio():
+    tones = sum(sine(f, 10.0, 44_100, 0.1) for f in (110, 220, 440, 1000, 2500, 5000))
+    wave = audio(np.stack([tones, 0.5 * tones]), 44_100)
+    result = analyse_track(wave)
+    reference = float(integrated_loudness(wave["waveform"], 44_100)[0])
+    assert result.loudness_lufs == pytest.approx(reference, abs=0.3)
+
+
+def test_full_scale_sine_reads_minus_3_lufs_and_0_dbtp():
+    wave = audio(sine(997.0, 5.0, 48_000, 1.0), 48_000)
+    assert float(integrated_loudness(wave["waveform"], 48_000)[0]) == pytest.approx(-3.0, abs=0.1)
+    assert float(true_peak_db(wave["waveform"], 48_000)[0]) == pytest.approx(0.0, abs=0.05)
+
+
+def test_true_peak_finds_peaks_between_samples():
+    # A quarter-rate sine sampled 45 degrees off its crests: samples at 0.707, true peak at 1.0.
+    n = np.arange(44_100)
+    x = torch.tensor(np.sin(2 * math.pi * n / 4 + math.pi / 4), dtype=torch.float32).view(1, -1)
+    assert 20 * math.log10(float(x.abs().max())) == pytest.approx(-3.01, abs=0.05)
+    # 4x sinc interpolation ripples by about 0.1 dB this close to Nyquist (BS.1770 meters allow more).
+    assert true_peak_estimate_db(x, 44_100) == pytest.approx(0.0, abs=0.2)
+    assert float(true_peak_db(x.unsqueeze(0), 44_100)[0]) == pytest.approx(true_peak_estimate_db(x, 44_100), abs=1e-6)
+
+
+def test_dull_bass_heavy_audio_warns_and_bright_audio_does_not():
+    rng = np.random.default_rng(4)
+    noise = rng.standard_normal(RATE * 8)
+    spectrum = np.fft.rfft(noise)
+    freqs = np.fft.rfftfreq(len(noise), 1 / RATE)
+    dull = np.fft.irfft(spectrum * (freqs < 400), len(noise))
+    dull *= 0.2 / np.abs(dull).max()
+    found = {w.code for w in analyse_track(audio(dull)).warnings}
+    assert {"dull_sibilance", "weak_presence"} <= found
+    bright = np.fft.irfft(spectrum / np.sqrt(np.maximum(freqs, 50)), len(noise))  # pink-ish
+    bright *= 0.2 / np.abs(bright).max()
+    found = {w.code for w in analyse_track(audio(bright)).warnings}
+    assert "dull_sibilance" not in found and "weak_presence" not in found
+
+
+def _speech_like(noise_gain: float) -> np.ndarray:
+    """A harmonic 'voice' 1.2 s on / 0.8 s off, with steady noise under it."""
+    rng = np.random.default_rng(5)
+    seconds = 12.0
+    t = np.arange(int(seconds * RATE)) / RATE
+    voice = sum(np.sin(2 * math.pi * 180 * k * t) / k for k in range(1, 12))
+    gate = (np.mod(t, 2.0) < 1.2).astype(float)
+    return 0.2 * voice * gate + noise_gain * rng.standard_normal(len(t))
+
+
+def test_voice_to_noise_warning_for_speech():
+    noisy = analyse_track(audio(_speech_like(0.06)), "speech")
+    assert noisy.voice.voice_to_noise_db < 20
+    assert "low_voice_to_noise" in {w.code for w in noisy.warnings}
+    clean = analyse_track(audio(_speech_like(0.0005)), "speech")
+    assert clean.voice.voice_to_noise_db > 20
+    assert "low_voice_to_noise" not in {w.code for w in clean.warnings}
+
+
+def test_silence_is_reported_not_nan():
+    result = analyse_track(audio(np.zeros(RATE * 5), channels=2))
+    assert [w.code for w in result.warnings] == ["silent"]
+    summary = result.summary()
+    assert summary["loudness_lufs"] is None and summary["tempo_bpm"] == 0.0
+    assert len(result.sections) == 1
+    assert "silent" in format_report(result)
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(16_000, 1), (44_100, 2), (48_000, 2), (48_000, 6), (8_000, 1)])
+def test_rates_and_channel_counts(rate, channels):
+    x, _ = click_track(120.0, 10.0, rate)
+    tone = sine(300.0, 10.0, rate, 0.05)
+    result = analyse_track(audio(x + tone, rate, channels))
+    assert result.duration == pytest.approx(10.0, abs=1e-3)
+    assert result.sample_rate == rate and result.channels == channels
+    assert result.rhythm.tempo_bpm == pytest.approx(120.0, abs=1.5)
+    assert math.isfinite(result.loudness_lufs)
+    assert ("low_sample_rate" in {w.code for w in result.warnings}) == (rate < 16_000)
+
+
+def test_batch_analyses_item_zero_and_says_so():
+    x = torch.from_numpy(np.stack([sine(220, 4.0), np.zeros(RATE * 4)])).float().unsqueeze(1)
+    result = analyse_track({"waveform": x, "sample_rate": RATE})
+    assert result.batch_size == 2 and result.voice.fraction > 0.9
+    assert "batch item 1 of 2" in format_report(result)
+
+
+def test_content_is_checked_and_guessed():
+    assert check_content("auto") is None and check_content("speech") == "speech"
+    with pytest.raises(ValueError, match="content"):
+        check_content("podcast")
+    x, _ = click_track(120.0, 12.0)
+    assert analyse_track(audio(x)).content == "instrumental"
+    assert analyse_track(audio(_speech_like(0.0005))).content in ("speech", "music")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=24, max_value=96), st.floats(min_value=-0.45, max_value=0.45))
+def test_note_names_round_to_the_nearest_semitone(midi, cents):
+    hz = 440.0 * 2 ** ((midi + cents - 69) / 12)
+    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    assert note_name(hz) == f"{names[midi % 12]}{midi // 12 - 1}"
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(min_value=-40.0, max_value=-1.0))
+def test_loudness_scales_with_gain(gain_db):
+    x = torch.from_numpy(sine(440.0, 2.0, 16_000, 0.5)).float().view(1, 1, -1)
+    base = float(integrated_loudness(x, 16_000)[0])
+    scaled = float(integrated_loudness(x * 10 ** (gain_db / 20), 16_000)[0])
+    assert scaled == pytest.approx(base + gain_db, abs=1e-6)
