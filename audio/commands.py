@@ -63,7 +63,11 @@ def run_analyze(args: argparse.Namespace) -> int:
     from .files import demo_track, load_audio
     from .schedule_writer import format_schedule, schedule_lines
 
+    from .schedule_writer import check_style, check_subject
+
     geometry = loop_geometry(args.window, args.overlap, args.fps)  # bad values fail before the work
+    check_subject(args.subject, "music")
+    check_style(args.style)
     if args.audio:
         audio = load_audio(args.audio)
         source = str(args.audio)

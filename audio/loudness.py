@@ -159,15 +159,20 @@ def true_peak_estimate_db(waveform: torch.Tensor, sample_rate: int, block: int =
     if sample_peak <= 0:
         return -math.inf
     blocks = math.ceil(n / block)
-    padded = torch.nn.functional.pad(x, (0, blocks * block - n))
-    block_peaks = padded.abs().amax(0).view(blocks, block).amax(1)
+    folded = x.abs().amax(0)
+    folded = torch.nn.functional.pad(folded, (0, blocks * block - n))
+    block_peaks = folded.view(blocks, block).amax(1)
     threshold = sample_peak * 10 ** (-within_db / 20)
     order = torch.argsort(block_peaks, descending=True)[:max_blocks]
     order = order[block_peaks[order] >= threshold]
     if not len(order):
         return amplitude_db(sample_peak)
     context = 64
-    pieces = torch.nn.functional.pad(padded, (context, context)).unfold(-1, block + 2 * context, block)
-    chosen = pieces[:, order].permute(1, 0, 2).contiguous()  # [k, C, block + 2 context]
-    up = AF.resample(chosen, 1, TRUE_PEAK_OVERSAMPLING)
+    span = block + 2 * context
+    pieces = torch.zeros(len(order), x.shape[0], span)
+    for row, index in enumerate(order.tolist()):
+        lo, hi = index * block - context, (index + 1) * block + context
+        piece = x[:, max(0, lo): min(n, hi)]
+        pieces[row, :, max(0, -lo): max(0, -lo) + piece.shape[-1]] = piece
+    up = AF.resample(pieces, 1, TRUE_PEAK_OVERSAMPLING)
     return amplitude_db(max(sample_peak, float(up.abs().max())))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import Spectrogram
+from .features import Spectrogram, resample_poly
 
 VOICE_BAND_HZ = (60.0, 4000.0)
 VOICE_RATIO = 0.35
@@ -123,10 +123,7 @@ def yin(mono: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, n
 
 
 def _yin_signal(spec: Spectrogram) -> np.ndarray:
-    import torch
-    import torchaudio.functional as AF
-
-    return AF.resample(torch.from_numpy(spec.mono), spec.rate, YIN_RATE).numpy()
+    return resample_poly(spec.mono, spec.rate, YIN_RATE)
 
 
 def _clean(active: np.ndarray, frame_seconds: float) -> np.ndarray:

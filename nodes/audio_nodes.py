@@ -120,7 +120,11 @@ class AudioAnalyzeForLTX:
         from ..loop.geometry import loop_geometry
         from ..loop.timeline import image_to_tensor
 
+        from ..audio.schedule_writer import check_style, check_subject
+
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
+        check_subject(subject or None, "music")  # bad text fails before the analysis runs
+        check_style(style or None)
         analysis = analyse_track(audio, content)
         lines = schedule_lines(analysis.sections, geometry, analysis.duration, analysis.content, subject or None,
                                style or None)
