@@ -218,3 +218,15 @@ def test_loudness_scales_with_gain(gain_db):
     base = float(integrated_loudness(x, 16_000)[0])
     scaled = float(integrated_loudness(x * 10 ** (gain_db / 20), 16_000)[0])
     assert scaled == pytest.approx(base + gain_db, abs=1e-6)
+
+
+@pytest.mark.parametrize("samples", [1, 100, 5000])
+def test_clips_shorter_than_a_loudness_block(samples):
+    from ltx_audioloop.audio.schedule_writer import format_schedule, schedule_lines
+    from ltx_audioloop.loop.geometry import loop_geometry
+    from ltx_audioloop.loop.schedule import parse_schedule
+
+    result = analyse_track({"waveform": torch.rand(1, 2, samples) * 0.2 - 0.1, "sample_rate": RATE})
+    assert [w.code for w in result.warnings] == ["too_short"]
+    lines = schedule_lines(result.sections, loop_geometry(19.88, 2.0, 25), result.duration, result.content)
+    assert len(parse_schedule(format_schedule(lines))) == 1
