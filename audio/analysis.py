@@ -138,7 +138,7 @@ def analyse_track(audio: dict, content: str | None = None) -> AudioAnalysis:
     lap("loudness")
     chosen = forced or guess_content(rhythm, voice)
     bands = band_levels(spec, voice.active if chosen == "speech" else None)
-    warnings = check_track(rate, chosen, bands, voice, lufs, true_peak, _clipped_runs(item))
+    warnings = check_track(rate, chosen, bands, voice, lufs, true_peak, _clipped_runs(item), item.shape[-1] / rate)
     lap("balance")
     timings["total"] = sum(timings.values())
     return AudioAnalysis(

@@ -86,9 +86,12 @@ def band_levels(spec: Spectrogram, frames: np.ndarray | None = None) -> BandLeve
 
 
 def check_track(rate: int, content: str, bands: BandLevels, voice: VoiceAnalysis, lufs: float,
-                true_peak: float, clipped_runs: int) -> list[Warning_]:
+                true_peak: float, clipped_runs: int, duration: float = math.inf) -> list[Warning_]:
     """The warnings of a track, most harmful to lip sync first."""
     found: list[Warning_] = []
+    if duration < 0.4 and math.isfinite(true_peak):
+        return [Warning_("too_short", f"The clip is {duration:.2f} s long, shorter than one 0.4 s loudness block: "
+                         "too short to measure or to lip-sync. Use the whole track.")]
     if not math.isfinite(lufs) or lufs < SILENT_LUFS:
         return [Warning_("silent", "The track is silent or nearly so: there is nothing for the mouth to follow.")]
     if rate < MIN_RATE_FOR_SIBILANCE:

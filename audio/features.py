@@ -32,6 +32,8 @@ HOP = 512
 N_MELS = 64
 MEL_FMIN = 30.0
 DB_FLOOR = -120.0
+CHUNK_FRAMES = 8192
+"""Frames transformed at a time (about 3 min of STFT frames): bounds the transient memory."""
 """dBFS given to digital silence."""
 
 
@@ -158,12 +160,31 @@ def loudness_frames(waveform: torch.Tensor, sample_rate: int) -> tuple[np.ndarra
     x = waveform.to(torch.float32)
     frames = max(1, math.ceil(x.shape[-1] / length))
     x = torch.nn.functional.pad(x, (0, frames * length - x.shape[-1])).view(x.shape[0], frames, length)
-    spec = torch.fft.rfft(x)
-    power = (spec.real.square() + spec.imag.square()).numpy()
     weight = k_weighting_power(sample_rate, length) * 2.0
     weight[0] /= 2.0
     weight[-1] /= 2.0
-    return power @ (weight / float(length) ** 2), length / sample_rate
+    weight = torch.from_numpy(weight / float(length) ** 2)
+    out = torch.empty(x.shape[0], frames)
+    for a in range(0, frames, CHUNK_FRAMES):  # bounded memory for hour-long tracks
+        spec = torch.fft.rfft(x[:, a: a + CHUNK_FRAMES])
+        out[:, a: a + CHUNK_FRAMES] = (spec.real.square() + spec.imag.square()) @ weight
+    return out.numpy(), length / sample_rate
+
+
+def stft_power(mono: torch.Tensor) -> np.ndarray:
+    """``|STFT|^2`` ``[N_FFT // 2 + 1, T]`` of a 1-D signal: Hann window, hop ``HOP``, frames centred at
+    ``i * HOP`` (the signal is padded with ``N_FFT / 2`` zeros each side), computed ``CHUNK_FRAMES``
+    frames at a time so only the float32 power array is held for a long track."""
+    window = _window(N_FFT)
+    frames = mono.shape[-1] // HOP + 1
+    padded = torch.nn.functional.pad(mono, (N_FFT // 2, N_FFT // 2 + HOP))
+    power = np.empty((N_FFT // 2 + 1, frames), dtype=np.float32)
+    for a in range(0, frames, CHUNK_FRAMES):
+        b = min(frames, a + CHUNK_FRAMES)
+        segment = padded[a * HOP: (b - 1) * HOP + N_FFT]
+        spec = torch.stft(segment, N_FFT, HOP, window=window, center=False, return_complex=True)
+        power[:, a:b] = (spec.real.square() + spec.imag.square()).numpy()[:, : b - a]
+    return power
 
 
 def compute_spectrogram(waveform: torch.Tensor, sample_rate: int) -> Spectrogram:
@@ -174,15 +195,11 @@ def compute_spectrogram(waveform: torch.Tensor, sample_rate: int) -> Spectrogram
     source = waveform.detach().cpu().to(torch.float32)
     k_ms, k_seconds = loudness_frames(source, sample_rate)
     mono = to_analysis_rate(source.mean(dim=0), sample_rate)
-    if mono.shape[-1] < N_FFT // 2 + 1:  # too short for centring: pad with silence
-        mono = torch.nn.functional.pad(mono, (0, N_FFT // 2 + 1 - mono.shape[-1]))
-    window = _window(N_FFT)
-    norm = N_FFT * float(window.square().sum())
+    norm = N_FFT * float(_window(N_FFT).square().sum())
     bins = N_FFT // 2 + 1
     weight = np.full(bins, 2.0, dtype=np.float32)
     weight[0] = weight[-1] = 1.0
-    spec = torch.stft(mono, N_FFT, HOP, window=window, center=True, pad_mode="constant", return_complex=True)
-    power = (spec.real.square() + spec.imag.square()).numpy()
+    power = stft_power(mono)
     mean_square = (weight / norm) @ power
     mel = _mel_bank(ANALYSIS_RATE, N_FFT, N_MELS) @ power
     mel_db = 10 * np.log10(np.maximum(mel, 1e-12))

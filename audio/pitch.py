@@ -2,19 +2,21 @@
 
 1. **Candidates** (cheap, every frame, from the power spectrum ``P``): a frame may hold a voice
    when it is loud enough (within ``GATE_DB`` of the track's 95th-percentile frame level and above
-   -60 dBFS), at least ``VOICE_RATIO`` of its energy lies in the voice band 60-4000 Hz, and that
-   band is tonal (spectral flatness, geometric over arithmetic mean of the band's power, below
-   ``MAX_FLATNESS``).
+   -60 dBFS), at least ``VOICE_RATIO`` of its energy lies in the voice band 60-4000 Hz and at
+   least ``FORMANT_RATIO`` in 300-4000 Hz (harmonics and formants: a bass line has little there),
+   and the voice band is tonal (spectral flatness, geometric over arithmetic mean of the band's
+   power, below ``MAX_FLATNESS``).
 2. **YIN** (de Cheveigne & Kawahara 2002) only on every 2nd of those frames, on the downmix at
-   11.025 kHz: window ``W = 512`` samples (46 ms), difference ``d(l) = sum_j (x_j - x_{j+l})^2`` via FFT, cumulative mean
-   normalised ``d'(l) = d(l) l / sum_{k<=l} d(k)``; the period is the first local minimum of
+   11.025 kHz: window ``W = 512`` samples (46 ms), difference ``d(l) = sum_j (x_j - x_{j+l})^2``
+   via FFT, cumulative mean normalised ``d'(l) = d(l) l / sum_{k<=l} d(k)``; the period is the first local minimum of
    ``d'`` below ``YIN_THRESHOLD`` between ``rate / FMAX_HZ`` and ``rate / FMIN_HZ`` lags (else the
    global minimum), refined by parabolic interpolation; ``f0 = rate / l``. A frame is voiced when
    ``d'`` there is below ``VOICED_MAX``.
 3. **Vocal activity** = candidate and voiced, then gaps shorter than 0.2 s are closed and islands
    shorter than 0.12 s removed.
 
-This cannot tell a voice from another pitched instrument in the same range (a violin line counts);
+A pure tone below 300 Hz is not a voice by rule 1 (no harmonics); a voice at that pitch is. This
+cannot tell a voice from another pitched instrument with harmonics in the range (a violin counts);
 ``--content`` sets what the track is. Pitch range = 5th..95th percentile of ``f0`` over vocal
 frames.
 """
@@ -30,6 +32,10 @@ from .features import Spectrogram, resample_poly
 
 VOICE_BAND_HZ = (60.0, 4000.0)
 VOICE_RATIO = 0.35
+FORMANT_BAND_HZ = (300.0, 4000.0)
+FORMANT_RATIO = 0.1
+"""A voice puts a tenth or more of its energy into its harmonics and formants at 300-4000 Hz; a bass
+line or a kick drum does not."""
 MAX_FLATNESS = 0.3
 GATE_DB = 35.0
 FMIN_HZ = 65.0
@@ -80,7 +86,8 @@ def candidate_frames(spec: Spectrogram) -> np.ndarray:
     flatness = np.exp(np.mean(np.log(band_power + 1e-20), axis=0)) / (band_power.mean(axis=0) + 1e-20)
     level = spec.frame_db()
     loud = level > max(float(np.percentile(level, 95)) - GATE_DB, -60.0)
-    return loud & (ratio >= VOICE_RATIO) & (flatness <= MAX_FLATNESS)
+    upper = power[spec.band_mask(*FORMANT_BAND_HZ)].sum(axis=0) / total
+    return loud & (ratio >= VOICE_RATIO) & (upper >= FORMANT_RATIO) & (flatness <= MAX_FLATNESS)
 
 
 def yin(mono: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:

@@ -60,7 +60,7 @@ class Section:
 
 
 def _blocks(spec: Spectrogram) -> tuple[np.ndarray, np.ndarray, int]:
-    per = max(1, int(round(BLOCK_SECONDS / spec.frame_seconds)))
+    per = max(1, min(spec.frames, int(round(BLOCK_SECONDS / spec.frame_seconds))))
     count = max(1, spec.frames // per)
     used = count * per
     mel = spec.mel_db[:, :used].reshape(spec.mel_db.shape[0], count, per).mean(axis=2)

@@ -81,16 +81,27 @@ def test_loud_and_quiet_blocks_give_sections_at_their_boundaries():
     assert result.sections[-1].end == pytest.approx(130.0, abs=0.01)
 
 
-@pytest.mark.parametrize("hz", [82.0, 110.0, 220.0, 440.0, 880.0])
-def test_sine_pitch(hz):
-    result = analyse_track(audio(sine(hz, 6.0)), "music")
+def harmonic(hz: float, seconds: float, rate: int = RATE, amplitude: float = 0.3, partials: int = 12) -> np.ndarray:
+    """A voice-like tone: ``partials`` harmonics falling 6 dB per octave."""
+    t = np.arange(int(seconds * rate)) / rate
+    partials = [k for k in range(1, partials + 1) if k * hz < rate / 2]
+    return amplitude * sum(np.sin(2 * math.pi * k * hz * t) / k for k in partials) / 1.5
+
+
+@pytest.mark.parametrize(("hz", "kind"), [(82.0, "harmonic"), (110.0, "harmonic"), (220.0, "harmonic"),
+                                          (330.0, "sine"), (440.0, "sine"), (880.0, "sine"), (1000.0, "harmonic")])
+def test_pitch_of_sines_and_voice_like_tones(hz, kind):
+    wave = sine(hz, 6.0) if kind == "sine" else harmonic(hz, 6.0)
+    result = analyse_track(audio(wave), "music")
     voice = result.voice
     assert voice.fraction > 0.9
     assert voice.pitch_median_hz == pytest.approx(hz, rel=0.01)
     assert voice.pitch_low_hz == pytest.approx(hz, rel=0.02) and voice.pitch_high_hz == pytest.approx(hz, rel=0.02)
 
 
-def test_clicks_and_noise_are_not_voice():
+def test_bass_lines_clicks_and_noise_are_not_voice():
+    low = sine(82.0, 6.0) + 0.3 * sine(164.0, 6.0)  # a bass line: all its energy below 300 Hz
+    assert analyse_track(audio(low)).voice.fraction < 0.1
     x, _ = click_track(120.0, 12.0)
     assert analyse_track(audio(x)).voice.fraction < 0.1
     noise = np.random.default_rng(3).standard_normal(RATE * 8) * 0.1
@@ -177,7 +188,7 @@ def test_rates_and_channel_counts(rate, channels):
 
 
 def test_batch_analyses_item_zero_and_says_so():
-    x = torch.from_numpy(np.stack([sine(220, 4.0), np.zeros(RATE * 4)])).float().unsqueeze(1)
+    x = torch.from_numpy(np.stack([sine(440, 4.0), np.zeros(RATE * 4)])).float().unsqueeze(1)
     result = analyse_track({"waveform": x, "sample_rate": RATE})
     assert result.batch_size == 2 and result.voice.fraction > 0.9
     assert "batch item 1 of 2" in format_report(result)
@@ -207,3 +218,15 @@ def test_loudness_scales_with_gain(gain_db):
     base = float(integrated_loudness(x, 16_000)[0])
     scaled = float(integrated_loudness(x * 10 ** (gain_db / 20), 16_000)[0])
     assert scaled == pytest.approx(base + gain_db, abs=1e-6)
+
+
+@pytest.mark.parametrize("samples", [1, 100, 5000])
+def test_clips_shorter_than_a_loudness_block(samples):
+    from ltx_audioloop.audio.schedule_writer import format_schedule, schedule_lines
+    from ltx_audioloop.loop.geometry import loop_geometry
+    from ltx_audioloop.loop.schedule import parse_schedule
+
+    result = analyse_track({"waveform": torch.rand(1, 2, samples) * 0.2 - 0.1, "sample_rate": RATE})
+    assert [w.code for w in result.warnings] == ["too_short"]
+    lines = schedule_lines(result.sections, loop_geometry(19.88, 2.0, 25), result.duration, result.content)
+    assert len(parse_schedule(format_schedule(lines))) == 1
