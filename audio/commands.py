@@ -61,7 +61,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     from ..loop.schedule import parse_schedule
     from .analysis import analyse_track, format_report
     from .files import demo_track, load_audio
-    from .schedule_writer import format_schedule, schedule_lines
+    from .schedule_writer import format_schedule, schedule_from_analysis
 
     from .schedule_writer import check_style, check_subject
 
@@ -76,7 +76,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         audio = demo_track(ANALYZE_DEMO_SECONDS, 44_100)
         source = f"demo song ({ANALYZE_DEMO_SECONDS:.0f} s, synthesised)"
     analysis = analyse_track(audio, args.content)
-    lines = schedule_lines(analysis.sections, geometry, analysis.duration, analysis.content, args.subject, args.style)
+    lines = schedule_from_analysis(analysis, geometry, args.subject, args.style)
     header = (f"ltx-audioloop analyze: {Path(source).name if args.audio else source}; stride "
               f"{geometry.stride_seconds:.2f} s (window {args.window:g} s, overlap {args.overlap:g} s, {args.fps:g} fps)")
     schedule = format_schedule(lines, header)

@@ -80,16 +80,15 @@ def gated_loudness(block_energy: torch.Tensor, weights: torch.Tensor) -> torch.T
     g = weights.to(z).unsqueeze(-1)
     block = K_OFFSET_DB + 10 * torch.log10((g * z).sum(-2).clamp_min(_SILENCE))
     keep = block > ABSOLUTE_GATE_LUFS
-    for _ in range(2):
-        count = keep.sum(-1)
-        mean = (z * keep.unsqueeze(-2)).sum(-1) / count.clamp_min(1).unsqueeze(-1)
-        level = K_OFFSET_DB + 10 * torch.log10((g.squeeze(-1) * mean).sum(-1).clamp_min(_SILENCE))
-        level = torch.where(count > 0, level, torch.full_like(level, -math.inf))
-        keep = keep & (block > (level + RELATIVE_GATE_LU).unsqueeze(-1))
-    count = keep.sum(-1)
-    mean = (z * keep.unsqueeze(-2)).sum(-1) / count.clamp_min(1).unsqueeze(-1)
-    level = K_OFFSET_DB + 10 * torch.log10((g.squeeze(-1) * mean).sum(-1).clamp_min(_SILENCE))
-    return torch.where(count > 0, level, torch.full_like(level, -math.inf))
+
+    def level(mask: torch.Tensor) -> torch.Tensor:
+        count = mask.sum(-1)
+        mean = (z * mask.unsqueeze(-2)).sum(-1) / count.clamp_min(1).unsqueeze(-1)
+        value = K_OFFSET_DB + 10 * torch.log10((g.squeeze(-1) * mean).sum(-1).clamp_min(_SILENCE))
+        return torch.where(count > 0, value, torch.full_like(value, -math.inf))
+
+    relative = level(keep) + RELATIVE_GATE_LU
+    return level(keep & (block > relative.unsqueeze(-1)))
 
 
 def integrated_loudness(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:

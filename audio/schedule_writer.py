@@ -6,7 +6,9 @@ Rules every schedule written here follows (they are what keeps lip sync locked):
   makes the model re-find the mouth at each boundary;
 * **a concrete action verb for the content**: music with a voice -> ``is singing``; music
   without one -> ``is dancing``; speech -> ``is telling a joke`` (``is pausing for the audience``
-  in breaks); instrumental -> ``is playing`` the instrument;
+  in breaks without speech); instrumental -> ``is playing`` the instrument. Whether there is a
+  voice is judged on what each entry's passes render after snapping (a short instrumental break
+  snapped into a pass that also holds singing stays ``is singing``);
 * **medium or close framing** (medium shot, medium close-up, close-up; never wide: a small face
   has too few mouth pixels) and **a static camera** in every entry (a moving camera shifts the
   mouth inside one sampler pass);
@@ -21,7 +23,9 @@ Rules every schedule written here follows (they are what keeps lip sync locked):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from ..loop.geometry import LoopGeometry, plan_loop
 from ..loop.schedule import ScheduleEntry, format_timestamp, snap_entries
@@ -48,6 +52,8 @@ DEFAULT_SUBJECT = {"music": "the singer", "speech": "the comedian", "instrumenta
 CAMERA = "static camera"
 SINGING_SECTION = 0.25
 """A music section with at least this share of vocal frames is sung."""
+VOCAL_SECONDS = 2.0
+"""This much voice inside what an entry's passes render makes the entry sung (or told)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,8 @@ def check_style(style: str | None) -> str:
 def action(content: str, section: Section) -> str:
     """The action verb phrase of a section (see the module docstring)."""
     if content == "speech":
-        return "is pausing for the audience" if section.label == "break" else "is telling a joke"
+        quiet = section.label == "break" and section.vocal_fraction < SINGING_SECTION
+        return "is pausing for the audience" if quiet else "is telling a joke"
     if content == "instrumental":
         return "is playing the instrument"
     if section.vocal_fraction >= SINGING_SECTION:
@@ -102,8 +109,15 @@ def section_prompt(subject: str, content: str, section: Section, style: str = ""
 
 
 def schedule_lines(sections: list[Section], geometry: LoopGeometry, duration: float, content: str,
-                   subject: str | None = None, style: str | None = None) -> list[ScheduleLine]:
-    """Entries on the stride grid (see the module docstring)."""
+                   subject: str | None = None, style: str | None = None,
+                   vocal_active: np.ndarray | None = None, frame_seconds: float | None = None) -> list[ScheduleLine]:
+    """Entries on the stride grid (see the module docstring).
+
+    With ``vocal_active`` (per-frame vocal activity, frames ``frame_seconds`` apart), the verb of
+    each entry is chosen from the audio its passes actually render after snapping, ``[start,
+    end + effective overlap)``: at least ``VOCAL_SECONDS`` of voice, or ``SINGING_SECTION`` of that
+    time, means the mouth must move (singing / telling), whatever the section was called.
+    """
     if not sections:
         raise ValueError("no sections to write a schedule from; analyse a track with some audio first")
     subject = check_subject(subject, content)
@@ -111,24 +125,40 @@ def schedule_lines(sections: list[Section], geometry: LoopGeometry, duration: fl
     stride = geometry.stride_seconds
     plan = plan_loop(duration, geometry)
     last_start = plan.loop_iterations * stride
-    raw = [ScheduleEntry(s.start, s.end, (section_prompt(subject, content, s, style), s.label), n)
-           for n, s in enumerate(sections)]
-    snapped = snap_entries(raw, stride)
+    raw = [ScheduleEntry(s.start, s.end, s, n) for n, s in enumerate(sections)]
+    snapped = [e for e in snap_entries(raw, stride) if e.start <= last_start + 1e-6] or raw[:1]
+    starts = [0.0] + [e.start for e in snapped[1:]]
     lines: list[ScheduleLine] = []
-    for entry in snapped:
-        if entry.start > last_start + 1e-6:
-            break
-        prompt, label = entry.value
+    for i, entry in enumerate(snapped):
+        section = entry.value
+        if vocal_active is not None and frame_seconds:
+            end = starts[i + 1] if i + 1 < len(snapped) else duration
+            fraction = _vocal_share(vocal_active, frame_seconds, starts[i], end + geometry.overlap_seconds)
+            section = replace(section, vocal_fraction=fraction)
+        prompt = section_prompt(subject, content, section, style)
         if lines and lines[-1].prompt == prompt:
             continue
-        lines.append(ScheduleLine(entry.start, None, prompt, label))
-    if not lines:  # every section collapsed: one entry for the whole track
-        prompt, label = snapped[0].value if snapped else raw[0].value
-        lines = [ScheduleLine(0.0, None, prompt, label)]
-    if lines[0].start > 1e-9:  # the first pass needs an entry too
-        lines[0] = ScheduleLine(0.0, None, lines[0].prompt, lines[0].label)
+        lines.append(ScheduleLine(starts[i], None, prompt, section.label))
     return [ScheduleLine(line.start, lines[i + 1].start if i + 1 < len(lines) else None, line.prompt, line.label)
             for i, line in enumerate(lines)]
+
+
+def _vocal_share(active: np.ndarray, frame_seconds: float, start: float, end: float) -> float:
+    """Share of ``[start, end)`` with vocal activity, raised to 1 when it holds ``VOCAL_SECONDS`` or more."""
+    a = max(0, int(start / frame_seconds))
+    b = max(a + 1, int(math.ceil(end / frame_seconds)))
+    chunk = active[a:b]
+    if not len(chunk):
+        return 0.0
+    seconds = float(chunk.sum()) * frame_seconds
+    return 1.0 if seconds >= VOCAL_SECONDS else float(chunk.mean())
+
+
+def schedule_from_analysis(analysis, geometry: LoopGeometry, subject: str | None = None,
+                           style: str | None = None) -> list[ScheduleLine]:
+    """:func:`schedule_lines` for an :class:`~.analysis.AudioAnalysis` (verbs from its vocal activity)."""
+    return schedule_lines(analysis.sections, geometry, analysis.duration, analysis.content, subject, style,
+                          analysis.voice.active, analysis.spectrogram.frame_seconds)
 
 
 def grid_time(seconds: float) -> str:

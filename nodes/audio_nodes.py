@@ -116,7 +116,7 @@ class AudioAnalyzeForLTX:
     def execute(self, audio, window_seconds, overlap_seconds, fps, subject, content, style=""):
         from ..audio.analysis import analyse_track, format_report
         from ..audio.analysis_timeline import render_analysis
-        from ..audio.schedule_writer import format_schedule, schedule_lines
+        from ..audio.schedule_writer import format_schedule, schedule_from_analysis
         from ..loop.geometry import loop_geometry
         from ..loop.timeline import image_to_tensor
 
@@ -126,8 +126,7 @@ class AudioAnalyzeForLTX:
         check_subject(subject or None, "music")  # bad text fails before the analysis runs
         check_style(style or None)
         analysis = analyse_track(audio, content)
-        lines = schedule_lines(analysis.sections, geometry, analysis.duration, analysis.content, subject or None,
-                               style or None)
+        lines = schedule_from_analysis(analysis, geometry, subject or None, style or None)
         schedule = format_schedule(lines)
         image = image_to_tensor(render_analysis(analysis, audio["waveform"], int(audio["sample_rate"]), geometry))
         lufs = analysis.loudness_lufs if math.isfinite(analysis.loudness_lufs) else -100.0

@@ -194,3 +194,23 @@ def test_llm_prompt_states_the_rules_and_the_grid(song_analysis):
     assert "is singing" in prompt
     generic = llm_system_prompt(analysis, geometry)
     assert "copied character for character" in generic
+
+
+def test_verbs_follow_the_voice_in_what_each_entry_renders():
+    geometry = loop_geometry(19.88, 2.0, 25)  # stride 17.92 s, effective overlap 1.96 s
+    frame = 0.02
+    duration = 120.0
+    active = np.zeros(int(duration / frame), dtype=bool)
+    active[int(44 / frame): int(120 / frame)] = True  # singing from 0:44
+    sections = make_sections([0, 44, 120], ["intro", "verse"], [0.0, 1.0])
+    lines = schedule_lines(sections, geometry, duration, "music", SUBJECT, None, active, frame)
+    # 0:44 snaps to 0:35.84: the intro entry covers 0:00-0:35.84 (+1.96 s of overlap): no voice there.
+    assert [round(line.start, 2) for line in lines] == [0.0, 35.84]
+    assert "is dancing" in lines[0].prompt and "is singing" in lines[1].prompt
+    # A 0:30 start snaps to 0:35.84 as well, but now the intro's passes render 0:30-0:37.8 of singing.
+    active[int(30 / frame):] = True
+    lines = schedule_lines(sections, geometry, duration, "music", SUBJECT, None, active, frame)
+    assert all("is singing" in line.prompt for line in lines)
+    speech = schedule_lines(make_sections([0, 40, 80, 120], ["verse", "break", "verse"], [1, 0, 1]), geometry,
+                            duration, "speech", None, None, active, frame)
+    assert all("is telling a joke" in line.prompt for line in speech)  # the 'break' holds speech
