@@ -153,6 +153,8 @@ def test_builder_checks_literals(registry):
         wf.add("LTXVPreprocess", img_compression=-1)
     with pytest.raises(ValueError, match="takes INT"):
         wf.add("LTXVPreprocess", img_compression="18")
+    with pytest.raises(ValueError, match="finite"):
+        wf.add("CFGGuider", cfg=float("nan"))
 
 
 def test_builder_dynamic_combo_children_follow_the_choice(registry):

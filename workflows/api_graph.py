@@ -28,6 +28,7 @@ class ApiGraph:
     def __init__(self, graph: Mapping[str, Any], registry: NodeRegistry):
         self.nodes: dict[str, dict[str, Any]] = {str(k): dict(v) for k, v in graph.items() if isinstance(v, Mapping)}
         self.registry = registry
+        self._loops: list[Loop] | None = None
         self.consumers: dict[str, list[tuple[str, str, int]]] = {nid: [] for nid in self.nodes}
         for nid, node in self.nodes.items():
             for name, value in (node.get("inputs") or {}).items():
@@ -91,7 +92,11 @@ class ApiGraph:
         return seen
 
     def loops(self) -> list[Loop]:
-        """Each TensorLoopClose with its TensorLoopOpen (via ``flow_control``) and the body between."""
+        """Each TensorLoopClose with its TensorLoopOpen (via ``flow_control``) and the body between.
+
+        Computed once per graph (the graph is not edited after construction)."""
+        if self._loops is not None:
+            return self._loops
         found = []
         for close_id in self.of_class("TensorLoopClose"):
             src = self.source(close_id, "flow_control")
@@ -102,7 +107,12 @@ class ApiGraph:
             body.discard(open_id)
             body.discard(close_id)
             found.append(Loop(open_id, close_id, frozenset(body)))
+        self._loops = found
         return found
+
+    def loop_body_ids(self) -> set[str]:
+        """Every node id inside any loop body."""
+        return set().union(*(loop.body for loop in self.loops()))
 
     def value(self, nid: str, name: str, default: Any = None) -> Any:
         """A literal input value, following PrimitiveInt/Float/String nodes; ``default`` if linked elsewhere."""

@@ -154,8 +154,7 @@ def inputs_match_their_node_types(graph: ApiGraph) -> list[Finding]:
         choices = {s.path: str(node.get("inputs", {}).get(s.path, s.default)) for s in spec.all_inputs() if s.kind == "dynamic"}
         for spec_input in spec.all_inputs():
             parent = spec_input.path.rpartition(".")[0]
-            if parent and parent in choices and spec_input not in next(
-                    (s for s in spec.all_inputs() if s.path == parent)).dynamic_options.get(choices[parent], ()):
+            if parent in choices and spec_input not in spec.input(parent).dynamic_options.get(choices[parent], ()):
                 continue
             if spec_input.required and spec_input.path not in (node.get("inputs") or {}):
                 other_pack_widget = spec.module.startswith("custom_nodes.") and \
@@ -211,7 +210,7 @@ def initial_window_sized_to_the_audio(graph: ApiGraph) -> list[Finding]:
     if not graph.of_class("AudioLoopPlanner"):
         return []
     findings = []
-    loop_bodies = set().union(*(loop.body for loop in graph.loops())) if graph.loops() else set()
+    loop_bodies = graph.loop_body_ids()
     for nid in graph.of_class("EmptyLTXVLatentVideo"):
         if nid in loop_bodies:
             continue
@@ -268,8 +267,7 @@ def guide_images_preprocessed_alike(graph: ApiGraph) -> list[Finding]:
         return []
     findings = []
     compressions = set()
-    loops = graph.loops()
-    in_loop = set().union(*(loop.body for loop in loops)) if loops else set()
+    in_loop = graph.loop_body_ids()
     for nid in graph.of_class(*GUIDE_NODES, "LTXVImgToVideoInplace", "LTXVImgToVideoInplaceKJ"):
         for name in _guide_image_inputs(graph, nid):
             if name not in graph.inputs(nid):

@@ -18,6 +18,8 @@ The same object emits the canvas (UI) format and the ``POST /prompt`` (API) form
 from __future__ import annotations
 
 import contextlib
+import heapq
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
@@ -254,6 +256,8 @@ class Workflow:
         expected = {"INT": int, "FLOAT": (int, float), "STRING": str, "BOOLEAN": bool}[spec.type]
         if isinstance(value, bool) and spec.type != "BOOLEAN" or not isinstance(value, expected):
             raise ValueError(f"{where} takes {spec.type}, got {value!r}")
+        if spec.type == "FLOAT" and not math.isfinite(value):
+            raise ValueError(f"{where} takes a finite number, got {value!r}")
         if spec.type in ("INT", "FLOAT"):
             if spec.minimum is not None and value < spec.minimum:
                 raise ValueError(f"{where}: {value} is below its minimum {spec.minimum}")
@@ -296,20 +300,20 @@ class Workflow:
     def topological_order(self) -> list[Node]:
         """Nodes so that every link goes forward; a cycle is an error naming a node on it."""
         incoming: dict[int, set[int]] = {nid: set() for nid in self.nodes}
+        users: dict[int, set[int]] = {nid: set() for nid in self.nodes}
         for node, _, ref in self.links():
             incoming[node.id].add(ref.node.id)
+            users[ref.node.id].add(node.id)
         order: list[Node] = []
-        ready = sorted(nid for nid, deps in incoming.items() if not deps)
-        remaining = {nid: set(deps) for nid, deps in incoming.items()}
+        ready = [nid for nid, deps in incoming.items() if not deps]
+        heapq.heapify(ready)
         while ready:
-            nid = ready.pop(0)
+            nid = heapq.heappop(ready)
             order.append(self.nodes[nid])
-            for other, deps in remaining.items():
-                if nid in deps:
-                    deps.discard(nid)
-                    if not deps and other not in [n.id for n in order] and other not in ready:
-                        ready.append(other)
-            ready.sort()
+            for user in users[nid]:
+                incoming[user].discard(nid)
+                if not incoming[user]:
+                    heapq.heappush(ready, user)
         if len(order) != len(self.nodes):
             stuck = sorted(set(self.nodes) - {n.id for n in order})
             raise ValueError(f"the graph has a cycle through node(s) {stuck}")

@@ -8,14 +8,12 @@ one JSON format (:func:`~.emit.dumps`); a run that changes nothing writes nothin
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..loop.geometry import loop_geometry
 from .convert import detect_format, load_document
 from .emit import dumps
 from .registry import NodeRegistry
@@ -128,8 +126,6 @@ _register_widget_fix("cfg_one", "CFGGuider cfg > 1 -> 1 (distilled model)", ("CF
 _register_widget_fix("snap_boundaries", "schedule snap_boundaries off -> on (mixed-prompt iterations)",
                      ("TimestampPromptSchedule", "TimestampPromptScheduleBatchEncode", "KeyframeImageSchedule"),
                      "snap_boundaries", lambda v: v is False, lambda v: True, "one prompt per iteration")
-for _dimension in ("width", "height"):
-    pass
 _res_ui_w, _res_api_w = _widget_fix(("EmptyLTXVLatentVideo", "ImageScale", "ImageResizeKJv2", "LTXVImgToVideo"), "width",
                                     lambda v: isinstance(v, int) and v > 0 and v % 64 != 0, _round64, "64-aligned")
 _res_ui_h, _res_api_h = _widget_fix(("EmptyLTXVLatentVideo", "ImageScale", "ImageResizeKJv2", "LTXVImgToVideo"), "height",
@@ -188,7 +184,26 @@ def _output_slot(registry: NodeRegistry, node_type: str, name: str) -> int:
     return registry.spec(node_type).output_index(name)
 
 
-@fix("iterations_from_planner", "wire AudioLoopPlanner.total_iterations into TensorLoopOpen (loop length = audio)")
+def _api_iterations(graph: dict, registry: NodeRegistry) -> list[str]:
+    planners = [nid for nid, n in graph.items() if n.get("class_type") == "AudioLoopPlanner"]
+    if not planners:
+        return []
+    slot = _output_slot(registry, "AudioLoopPlanner", "total_iterations")
+    changes = []
+    for nid, node in graph.items():
+        if node.get("class_type") != "TensorLoopOpen":
+            continue
+        value = node["inputs"].get("mode.iterations")
+        if isinstance(value, list) and graph.get(str(value[0]), {}).get("class_type") == "AudioLoopPlanner":
+            continue
+        node["inputs"]["mode"] = "iterations"
+        node["inputs"]["mode.iterations"] = [planners[0], slot]
+        changes.append(f"TensorLoopOpen #{nid}: iterations <- AudioLoopPlanner #{planners[0]}.total_iterations")
+    return changes
+
+
+@fix("iterations_from_planner", "wire AudioLoopPlanner.total_iterations into TensorLoopOpen (loop length = audio)",
+     api=_api_iterations)
 def _iterations_from_planner(document: dict, registry: NodeRegistry) -> list[str]:
     changes: list[str] = []
     for editor in editors(document):
@@ -209,32 +224,25 @@ def _iterations_from_planner(document: dict, registry: NodeRegistry) -> list[str
     return changes
 
 
-def _api_iterations(graph: dict, registry: NodeRegistry) -> list[str]:
-    planners = [nid for nid, n in graph.items() if n.get("class_type") == "AudioLoopPlanner"]
-    if not planners:
-        return []
-    slot = _output_slot(registry, "AudioLoopPlanner", "total_iterations")
-    changes = []
-    for nid, node in graph.items():
-        if node.get("class_type") != "TensorLoopOpen":
-            continue
-        value = node["inputs"].get("mode.iterations")
-        if isinstance(value, list) and graph.get(str(value[0]), {}).get("class_type") == "AudioLoopPlanner":
-            continue
-        node["inputs"]["mode"] = "iterations"
-        node["inputs"]["mode.iterations"] = [planners[0], slot]
-        changes.append(f"TensorLoopOpen #{nid}: iterations <- AudioLoopPlanner #{planners[0]}.total_iterations")
-    return changes
-
-
-FIXES["iterations_from_planner"] = Fix("iterations_from_planner", FIXES["iterations_from_planner"].summary,
-                                       _iterations_from_planner, _api_iterations)
-
-_PASS_THROUGH = ("Reroute", "SetNode", "GetNode")
 _GUIDE_IMAGE_INPUTS = {"LTXVAddGuide": "image", "VAEEncode": "pixels", "LTXVImgToVideoInplace": "image"}
 
 
-@fix("preprocess_symmetry", "loop guide images take the same LTXVPreprocess output as the initial render")
+def _api_preprocess_symmetry(graph: dict, registry: NodeRegistry) -> list[str]:
+    changes = []
+    for pid, node in graph.items():
+        if node.get("class_type") != "LTXVPreprocess" or not isinstance(node["inputs"].get("image"), list):
+            continue
+        raw = node["inputs"]["image"]
+        for nid, other in graph.items():
+            name = _GUIDE_IMAGE_INPUTS.get(other.get("class_type"))
+            if name and other["inputs"].get(name) == raw:
+                other["inputs"][name] = [pid, 0]
+                changes.append(f"{other['class_type']} #{nid}.{name}: raw image -> LTXVPreprocess #{pid}")
+    return changes
+
+
+@fix("preprocess_symmetry", "loop guide images take the same LTXVPreprocess output as the initial render",
+     api=_api_preprocess_symmetry)
 def _preprocess_symmetry(document: dict, registry: NodeRegistry) -> list[str]:
     """Find the LTXVPreprocess whose input image is X; any other consumer of X that conditions a
     pass (through Reroute/Set/Get or a subgraph boundary) is re-pointed at the preprocess output."""
@@ -249,8 +257,7 @@ def _preprocess_symmetry(document: dict, registry: NodeRegistry) -> list[str]:
             if target is preprocess or target["type"] in ("LTXVPreprocess", "PreviewImage", "SaveImage"):
                 continue
             if _feeds_a_guide(document, top, target, name):
-                editor_type = "IMAGE"
-                top.connect(preprocess, 0, target, name, editor_type, widget=False)
+                top.connect(preprocess, 0, target, name, "IMAGE")
                 changes.append(f"{target['type']} #{target['id']}.{name}: raw image from {raw_node['type']} "
                                f"#{raw_node['id']} -> LTXVPreprocess #{preprocess['id']}")
     return changes
@@ -290,23 +297,6 @@ def _feeds_a_guide(document: dict, top: GraphEditor, node: dict, name: str, dept
                         return True
     return False
 
-
-def _api_preprocess_symmetry(graph: dict, registry: NodeRegistry) -> list[str]:
-    changes = []
-    for pid, node in graph.items():
-        if node.get("class_type") != "LTXVPreprocess" or not isinstance(node["inputs"].get("image"), list):
-            continue
-        raw = node["inputs"]["image"]
-        for nid, other in graph.items():
-            name = _GUIDE_IMAGE_INPUTS.get(other.get("class_type"))
-            if name and other["inputs"].get(name) == raw:
-                other["inputs"][name] = [pid, 0]
-                changes.append(f"{other['class_type']} #{nid}.{name}: raw image -> LTXVPreprocess #{pid}")
-    return changes
-
-
-FIXES["preprocess_symmetry"] = Fix("preprocess_symmetry", FIXES["preprocess_symmetry"].summary,
-                                   _preprocess_symmetry, _api_preprocess_symmetry)
 
 
 @fix("decoder_ltx_tiled", "VAEDecodeTiled -> LTXVTiledVAEDecode (spatial tiles only: no temporal seams)")
@@ -493,11 +483,3 @@ def _atomic_write(file: Path, content: str | bytes) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-
-
-def stride_frames_of(window: float, overlap: float, fps: float) -> int:
-    """Loop stride in pixel frames (for decoder-tile advice)."""
-    return loop_geometry(window, overlap, fps).stride_frames
-
-
-__all__ = ["FIXES", "apply_fix", "migrate_file", "revert_file", "MigrationResult", "json"]

@@ -68,10 +68,6 @@ class InputSpec:
     def is_widget(self) -> bool:
         return self.kind in ("widget", "dynamic")
 
-    @property
-    def accepts_link(self) -> bool:
-        return True
-
 
 @dataclass(frozen=True)
 class OutputSpec:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Iterator
 
 from .emit import dumps, to_api, to_ui
 from .library import BUILDERS, PRIMARY
@@ -23,42 +24,42 @@ log = logging.getLogger(__name__)
 THUMBNAIL_WIDTH = 640
 
 
-def rendered_files(registry: NodeRegistry | None = None) -> dict[str, str]:
-    """Relative path -> JSON text of every shipped workflow file."""
-    registry = registry or NodeRegistry.default()
-    files: dict[str, str] = {}
+def _documents(registry: NodeRegistry) -> Iterator[tuple[str, dict, dict]]:
+    """(name, canvas document, API graph) of every shipped workflow."""
     for name, builder in BUILDERS.items():
         workflow = builder(registry)
-        files[f"{name}.json"] = dumps(to_ui(workflow))
-        files[f"api/{name}.json"] = dumps(to_api(workflow))
+        yield name, to_ui(workflow), to_api(workflow)
+
+
+def rendered_files(registry: NodeRegistry | None = None) -> dict[str, str]:
+    """Relative path -> JSON text of every shipped workflow file."""
+    files: dict[str, str] = {}
+    for name, canvas, api in _documents(registry or NodeRegistry.default()):
+        files[f"{name}.json"] = dumps(canvas)
+        files[f"api/{name}.json"] = dumps(api)
     return files
 
 
 def write_shipped(out_dir: str | Path, registry: NodeRegistry | None = None, *, thumbnails: bool = True,
                   readme_picture: str | Path | None = None) -> list[Path]:
     """Write every shipped workflow under ``out_dir``; returns the files written."""
-    import json
-
     from ..nodes import NODE_CLASS_MAPPINGS
 
-    registry = registry or NodeRegistry.default()
+    own = frozenset(NODE_CLASS_MAPPINGS)
     root = Path(out_dir)
     (root / "api").mkdir(parents=True, exist_ok=True)
     written = []
-    for relative, text in rendered_files(registry).items():
-        path = root / relative
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-        if thumbnails and "/" not in relative:
-            document = json.loads(text)
-            own = frozenset(NODE_CLASS_MAPPINGS)
-            picture = draw_workflow(document, width=THUMBNAIL_WIDTH, own_types=own)
-            thumb = path.with_suffix(".jpg")
-            picture.save(thumb, quality=85)
+    for name, canvas, api in _documents(registry or NodeRegistry.default()):
+        for path, document in ((root / f"{name}.json", canvas), (root / "api" / f"{name}.json", api)):
+            path.write_text(dumps(document), encoding="utf-8")
+            written.append(path)
+        if thumbnails:
+            thumb = root / f"{name}.jpg"
+            draw_workflow(canvas, width=THUMBNAIL_WIDTH, own_types=own).save(thumb, quality=85)
             written.append(thumb)
-            if readme_picture and relative == f"{PRIMARY}.json":
-                draw_workflow(document, width=1800, own_types=own,
-                              title=document["extra"]["ltx_audioloop"]["title"]).save(readme_picture)
+            if readme_picture and name == PRIMARY:
+                draw_workflow(canvas, width=1800, own_types=own,
+                              title=canvas["extra"]["ltx_audioloop"]["title"]).save(readme_picture)
                 written.append(Path(readme_picture))
     log.info("wrote %d files under %s", len(written), root)
     return written
