@@ -85,8 +85,11 @@ class ComfyTransport:
         """WebSocket base: ``ws(s)://host:port/ws``."""
         return ("wss" if self.base.startswith("https") else "ws") + self.base[self.base.index(":"):] + "/ws"
 
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        """Send with retries (see module rule); returns the 2xx/4xx response, raises ComfyError otherwise."""
+    def request(self, method: str, path: str, *, done_before_retry=None, **kwargs) -> requests.Response | None:
+        """Send with retries (see module rule); returns the 2xx/4xx response, raises ComfyError otherwise.
+
+        ``done_before_retry`` (a callable) is asked before each retry whether an earlier attempt
+        already took effect; when it answers True nothing is resent and ``None`` is returned."""
         kwargs.setdefault("timeout", self.timeout)
         last = ""
         for attempt in range(self.attempts):
@@ -94,6 +97,8 @@ class ComfyTransport:
                 delay = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
                 log.info("retrying %s %s in %.1f s (%s)", method, path, delay, last)
                 time.sleep(delay)
+                if done_before_retry is not None and done_before_retry():
+                    return None
             try:
                 if "files" in kwargs:
                     for item in kwargs["files"].values():
@@ -137,40 +142,24 @@ class ComfyTransport:
         queues the job twice."""
         prompt_id = prompt_id or str(uuid.uuid4())
         body = {"prompt": graph, "client_id": client_id, "prompt_id": prompt_id}
-        last = ""
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
-                if self.is_known(prompt_id):
-                    return prompt_id, {}
+        response = self.request("POST", "/prompt", json=body, done_before_retry=lambda: self.is_known(prompt_id))
+        if response is None:
+            return prompt_id, {}
+        if response.status_code == 400:
             try:
-                response = self.session.post(self.base + "/prompt", json=body, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as err:
-                last = f"{type(err).__name__}: {err}"
-                continue
-            if response.status_code >= 500:
-                last = f"HTTP {response.status_code}"
-                continue
-            if response.status_code == 400:
-                try:
-                    data = response.json()
-                except ValueError:
-                    data = {"error": response.text, "node_errors": {}}
-                raise PromptValidationError(data.get("error", "invalid prompt"), data.get("node_errors", {}), graph)
-            data = self._ok(response, "POST /prompt").json()
-            return str(data.get("prompt_id", prompt_id)), data.get("node_errors") or {}
-        raise ComfyError(f"POST {self.base}/prompt failed after {self.attempts} attempts: {last}")
+                data = response.json()
+            except ValueError:
+                data = {"error": response.text, "node_errors": {}}
+            raise PromptValidationError(data.get("error", "invalid prompt"), data.get("node_errors", {}), graph)
+        data = self._ok(response, "POST /prompt").json()
+        return str(data.get("prompt_id", prompt_id)), data.get("node_errors") or {}
 
     def is_known(self, prompt_id: str) -> bool:
         """True when ``prompt_id`` is queued, running or in the history."""
         try:
-            if self.history(prompt_id) is not None:
-                return True
-            queue = self._ok(self.request("GET", "/queue"), "GET /queue").json()
+            return self.history(prompt_id) is not None or self.queue_state(prompt_id) is not None
         except ComfyError:
             return False
-        items = queue.get("queue_running", []) + queue.get("queue_pending", [])
-        return any(len(item) > 1 and item[1] == prompt_id for item in items)
 
     def queue_state(self, prompt_id: str) -> str | None:
         """``"running"``, ``"pending"`` or ``None`` (not in the queue)."""
