@@ -133,16 +133,27 @@ def _sage3(name: str, q, k, v, layout: str, scale, mask):
     return out.transpose(1, 2) if layout == "NHD" else out
 
 
-def run_sage_kernel(name: str, q, k, v, layout: str, scale=None, mask=None) -> torch.Tensor:
-    """Call one SageAttention kernel on ``[B, H, N, D]`` (``"HND"``) or ``[B, N, H, D]`` (``"NHD"``)."""
+def _call_sage_kernel(name: str, q, k, v, layout: str, scale=None, mask=None) -> torch.Tensor:
     if name in SAGE3_KERNELS:
         return _sage3(name, q, k, v, layout, scale, mask)
     return _sage2(name, q, k, v, layout, scale, mask)
 
 
-if hasattr(torch, "compiler") and hasattr(torch.compiler, "disable"):
-    # The kernels are opaque to torch.compile: keep them out of a compiled model's graph.
-    run_sage_kernel = torch.compiler.disable(run_sage_kernel)
+@functools.lru_cache(maxsize=1)
+def _compile_opaque_kernel() -> Callable[..., torch.Tensor]:
+    """``_call_sage_kernel`` wrapped in ``torch.compiler.disable``, built on the first kernel call.
+
+    The kernels are opaque to torch.compile and must stay out of a compiled model's graph; the
+    wrapper is made lazily because ``torch.compiler.disable`` imports ``torch._dynamo`` (about
+    a second), which would otherwise be paid at every ComfyUI start.
+    """
+    disable = getattr(getattr(torch, "compiler", None), "disable", None)
+    return disable(_call_sage_kernel) if callable(disable) else _call_sage_kernel
+
+
+def run_sage_kernel(name: str, q, k, v, layout: str, scale=None, mask=None) -> torch.Tensor:
+    """Call one SageAttention kernel on ``[B, H, N, D]`` (``"HND"``) or ``[B, N, H, D]`` (``"NHD"``)."""
+    return _compile_opaque_kernel()(name, q, k, v, layout, scale, mask)
 
 
 KernelFn = Callable[..., torch.Tensor]

@@ -23,6 +23,9 @@ class AudioLoopLTX2NAG:
     FUNCTION = "execute"
     RETURN_TYPES = ("MODEL",)
     RETURN_NAMES = ("model",)
+    OUTPUT_TOOLTIPS = (
+        'The model with NAG on its text cross-attention (a patched clone; the input model is untouched).',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -62,6 +65,9 @@ class AudioLoopHelperSageAttention:
     FUNCTION = "execute"
     RETURN_TYPES = ("MODEL",)
     RETURN_NAMES = ("model",)
+    OUTPUT_TOOLTIPS = (
+        'The model with its attention routed as chosen (a patched clone; the input model is untouched).',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):

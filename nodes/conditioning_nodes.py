@@ -19,6 +19,9 @@ class AudioLoopConditioningBlend:
     FUNCTION = "execute"
     RETURN_TYPES = ("CONDITIONING",)
     RETURN_NAMES = ("conditioning",)
+    OUTPUT_TOOLTIPS = (
+        '(1 - blend_factor) x A + blend_factor x B, entry by entry; A or B unchanged at 0 or 1.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -47,6 +50,9 @@ class CachedTextEncode_AudioLoop:
     FUNCTION = "execute"
     RETURN_TYPES = ("CONDITIONING",)
     RETURN_NAMES = ("conditioning",)
+    OUTPUT_TOOLTIPS = (
+        "The prompt's conditioning (from the cache when the same encoder already encoded this text).",
+    )
 
     cache = TextEncodeCache()
     """One bounded cache shared by all instances (see :class:`TextEncodeCache`)."""

@@ -18,6 +18,9 @@ class ImageContextExtract:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("context",)
+    OUTPUT_TOOLTIPS = (
+        'The last overlap_frames frames of the previous window (a view), to encode as context.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -38,6 +41,9 @@ class ImageOverlapTrim:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
+    OUTPUT_TOOLTIPS = (
+        "The window without its first overlap_frames frames: this pass's new frames.",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -58,6 +64,9 @@ class AudioLoopJoinImages:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
+    OUTPUT_TOOLTIPS = (
+        "Every frame of the video in order: the initial render, then each iteration's new frames.",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):

@@ -19,6 +19,9 @@ class LatentContextExtract:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("context",)
+    OUTPUT_TOOLTIPS = (
+        "Tail of the previous video latent (a view, no noise_mask): the next window's context.",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -41,6 +44,9 @@ class LatentOverlapTrim:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("trimmed",)
+    OUTPUT_TOOLTIPS = (
+        "The sampler output without its context frames: this pass's new latent frames.",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -67,6 +73,10 @@ class LatentOverlapCrossfade:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT", "INT")
     RETURN_NAMES = ("latent", "end_trim_latent_frames")
+    OUTPUT_TOOLTIPS = (
+        "M blended latents (previous pass's tail crossfaded into this pass's context), then the new latents.",
+        "Latent frames for TensorLoopClose overlap 'end' (and for cutting the initial render) so the length matches a plain trim.",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -91,6 +101,10 @@ class StripLatentNoiseMask:
     CATEGORY = CATEGORY_LATENT
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
+    RETURN_NAMES = ("latent",)
+    OUTPUT_TOOLTIPS = (
+        'The latent without noise_mask (samples shared, not copied).',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -112,6 +126,9 @@ class AudioLoopJoinLatents:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("latent",)
+    OUTPUT_TOOLTIPS = (
+        "Video latent of the whole render along time: the initial render, then each iteration's new latent frames.",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -141,6 +158,9 @@ class AudioLoopWindowLatent:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("window",)
+    OUTPUT_TOOLTIPS = (
+        'Window latent to sample: the context frames (kept, mask 0), then empty frames to generate (mask 1).',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -163,6 +183,9 @@ class FreezeAudioLatent:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("audio_latent",)
+    OUTPUT_TOOLTIPS = (
+        'The audio latent with a zero noise mask: the sampler keeps the audio and generates only video.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..audio.waveform import audio_duration, check_audio
-from ..loop.geometry import latents_to_frames, loop_geometry, plan_loop
+from ..loop.geometry import geometry_from_stride, latents_to_frames, loop_geometry, plan_loop
 from ..loop.plan import build_render_plan
 from .common import CATEGORY_LOOP, MAX_SEED, blend_input, current_iteration_input, schedule_validation, snap_input
 
@@ -46,7 +46,7 @@ class AudioLoopController:
         "Start of this pass's audio slice in seconds (TrimAudioDuration start_index).",
         "True on the last iteration: wire to TensorLoopClose stop.",
         "Audio length in seconds.",
-        "(base_seed + current_iteration) mod 2^64: the sampler seed of this pass.",
+        "(seed + current_iteration) mod 2^64: the sampler seed of this pass.",
         "Effective stride in seconds (a whole number of latent frames).",
         "Effective overlap in pixel frames (8k+1).",
         "Overlap in latent frames: context kept from the previous pass and trimmed after sampling.",
@@ -66,24 +66,25 @@ class AudioLoopController:
                 "current_iteration": current_iteration_input(1),
                 **_window_inputs(),
                 "audio": ("AUDIO", {"tooltip": "The whole track the video follows."}),
-                "base_seed": ("INT", {"default": 0, "min": 0, "max": MAX_SEED,
-                                      "tooltip": "Base seed; each pass uses base_seed + current_iteration."}),
+                "seed": ("INT", {"default": 0, "min": 0, "max": MAX_SEED,
+                                 "tooltip": "Base seed; each pass uses seed + current_iteration. Keep its "
+                                 "control_after_generate on 'fixed': 'randomize' makes every queue a new render."}),
                 "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
             }
         }
 
-    def execute(self, current_iteration, window_seconds, overlap_seconds, audio, base_seed, fps):
+    def execute(self, current_iteration, window_seconds, overlap_seconds, audio, seed, fps):
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
         plan = plan_loop(audio_duration(audio), geometry)
         window = plan.window(current_iteration)
-        if isinstance(base_seed, bool) or not isinstance(base_seed, int) or not 0 <= base_seed <= MAX_SEED:
-            raise ValueError(f"base_seed must be a whole number in 0..2^64-1, got {base_seed!r}")
-        seed = (base_seed + current_iteration) % (MAX_SEED + 1)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"seed must be a whole number in 0..2^64-1, got {seed!r}")
+        iteration_seed = (seed + current_iteration) % (MAX_SEED + 1)
         # The context of this pass; only the body run of a 0-iteration loop has a shorter one.
         context_latents = window.context_latents or geometry.overlap_latents
         context_frames = latents_to_frames(context_latents)
         return (
-            window.start_seconds, window.is_final, plan.audio_seconds, seed, geometry.stride_seconds,
+            window.start_seconds, window.is_final, plan.audio_seconds, iteration_seed, geometry.stride_seconds,
             context_frames, context_latents, context_frames / geometry.fps,
             window.window_frames, window.window_seconds, window.window_latents, window.new_latents,
             plan.loop_iterations, window.is_final and not window.past_end,
@@ -116,19 +117,26 @@ class AudioLoopPlanner:
 
     @classmethod
     def INPUT_TYPES(cls):
+        # Only audio and window are required: AudioLoopHelper's planner API graphs carry
+        # {audio, stride_seconds, window_seconds} and must validate. The widget order is unchanged.
         return {
             "required": {
                 "audio": ("AUDIO", {"tooltip": "The whole track."}),
-                **_window_inputs(),
+                "window_seconds": _window_inputs()["window_seconds"],
+            },
+            "optional": {
+                "overlap_seconds": _window_inputs()["overlap_seconds"],
                 "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
                 "max_iterations": ("INT", {"default": 0, "min": 0, "max": 100000,
                                            "tooltip": "0 = as many as the audio needs; N > 0 caps the count (quick tests)."}),
                 "schedule": ("STRING", {"default": "", "multiline": True,
                                         "tooltip": "Optional prompt schedule: shows which prompt each pass runs."}),
-            },
-            "optional": {
                 "blend_seconds": blend_input(),
                 "snap_boundaries": snap_input(),
+                "stride_seconds": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 3600.0, "step": 0.01,
+                                             "tooltip": "0 = derive the stride from overlap_seconds (the usual). "
+                                             "> 0: AudioLoopHelper's planner input, the effective stride in seconds; "
+                                             "it must be a whole number of latent frames and overrides overlap_seconds."}),
             },
         }
 
@@ -136,12 +144,15 @@ class AudioLoopPlanner:
     def VALIDATE_INPUTS(cls, schedule=None):
         return True if not schedule or not str(schedule).strip() else schedule_validation(schedule)
 
-    def execute(self, audio, window_seconds, overlap_seconds, fps, max_iterations, schedule,
-                blend_seconds=0.0, snap_boundaries=True):
+    def execute(self, audio, window_seconds, overlap_seconds=2.0, fps=25, max_iterations=0, schedule="",
+                blend_seconds=0.0, snap_boundaries=True, stride_seconds=0.0):
         from ..loop.timeline import image_to_tensor, render_timeline
 
         waveform, rate = check_audio(audio)
-        geometry = loop_geometry(window_seconds, overlap_seconds, fps)
+        if stride_seconds:
+            geometry = geometry_from_stride(window_seconds, stride_seconds, fps)
+        else:
+            geometry = loop_geometry(window_seconds, overlap_seconds, fps)
         plan = build_render_plan(waveform.shape[-1] / rate, geometry, schedule, blend_seconds, snap_boundaries)
         total = plan.loop.loop_iterations
         summary = plan.summary()
@@ -163,6 +174,11 @@ class AudioDuration:
     FUNCTION = "execute"
     RETURN_TYPES = ("FLOAT", "INT", "INT")
     RETURN_NAMES = ("duration_seconds", "sample_rate", "total_samples")
+    OUTPUT_TOOLTIPS = (
+        'Audio length in seconds (samples / sample rate).',
+        'Samples per second of the audio.',
+        'Samples per channel.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):

@@ -1,4 +1,11 @@
-"""IterationCleanup and PurgeVRAM: allocator hygiene and the stale-model guard."""
+"""IterationCleanup and PurgeVRAM: allocator hygiene and the stale-model guard.
+
+Both are ordinary cached nodes: they run whenever their input latent is new, which inside the
+loop is every iteration (each iteration's latent is a new value), and they are skipped with
+everything around them when a re-queue finds the loop's inputs unchanged. Answering a fresh
+value from ``IS_CHANGED`` (NaN) would mark them, and every node after them (the loop close,
+the join, the decode), as changed on every queue: a renamed output would re-render the song.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,10 @@ class IterationCleanup:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT", "STRING")
     RETURN_NAMES = ("latent", "memory_report")
+    OUTPUT_TOOLTIPS = (
+        'The input latent, unchanged.',
+        'CUDA memory after the cleanup: allocated, reserved and peak MiB.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -27,10 +38,6 @@ class IterationCleanup:
                                                "tooltip": "always: gc + empty_cache; gpu_only: empty_cache; never: nothing."}),
             }
         }
-
-    @classmethod
-    def IS_CHANGED(cls, **kwargs):
-        return float("nan")
 
     def execute(self, latent, mode):
         return (latent, run_cleanup(mode))
@@ -47,14 +54,13 @@ class PurgeVRAM:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("latent",)
+    OUTPUT_TOOLTIPS = (
+        'The input latent, unchanged.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {"latent": ("LATENT", {"tooltip": "Passed through unchanged."})}}
-
-    @classmethod
-    def IS_CHANGED(cls, **kwargs):
-        return float("nan")
 
     def execute(self, latent):
         purge_comfy_memory()

@@ -135,6 +135,9 @@ class ConditioningSelectByIteration:
     FUNCTION = "execute"
     RETURN_TYPES = ("CONDITIONING",)
     RETURN_NAMES = ("conditioning",)
+    OUTPUT_TOOLTIPS = (
+        "The pre-encoded conditioning of this iteration (the last entry past the list's end).",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -160,6 +163,13 @@ class KeyframeImageSchedule:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE", "IMAGE", "FLOAT", "FLOAT", "INT")
     RETURN_NAMES = ("image", "next_image", "blend_factor", "current_time", "image_index")
+    OUTPUT_TOOLTIPS = (
+        'Keyframe scheduled for this iteration.',
+        'Keyframe it blends toward (the same image when not blending).',
+        '0 = image only, 1 = next_image only (wire to ImageBlend).',
+        'Start of this iteration in seconds of the track.',
+        '0-based index of the scheduled keyframe in the batch.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -203,6 +213,10 @@ class VideoFrameExtract:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE", "INT")
     RETURN_NAMES = ("image", "frame_index")
+    OUTPUT_TOOLTIPS = (
+        "The reference video's frame at this iteration's start time.",
+        'Index of that frame in the batch.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -240,6 +254,9 @@ class ImageBlend_AudioLoop:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("image",)
+    OUTPUT_TOOLTIPS = (
+        '(1 - blend_factor) x image_a + blend_factor x image_b.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -269,6 +286,14 @@ class KeyframeClipPlan:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE", "IMAGE", "INT", "INT", "FLOAT", "INT")
     RETURN_NAMES = ("first_image", "last_image", "clip_frames", "clip_count", "clip_seconds", "total_frames")
+    OUTPUT_TOOLTIPS = (
+        'Keyframe i-1: the first frame of this clip.',
+        'Keyframe i: the last frame of this clip.',
+        'Pixel frames of one clip (8k+1, nearest to clip_seconds).',
+        "Clips to render (keyframes - 1): wire to TensorLoopOpen's iteration count.",
+        'Seconds of one clip as rendered (clip_frames / fps).',
+        'Pixel frames of the joined walkthrough, shared keyframes counted once.',
+    )
 
     @classmethod
     def INPUT_TYPES(cls):

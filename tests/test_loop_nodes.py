@@ -212,7 +212,7 @@ def test_audio_edited_in_place_after_a_check_is_checked_again():
 
 @pytest.mark.parametrize("seed", [-1, 2**64, 1.5, True])
 def test_seed_outside_64_bits_is_rejected(seed):
-    with pytest.raises(ValueError, match="base_seed"):
+    with pytest.raises(ValueError, match="seed must be a whole number"):
         Controller().execute(1, 19.88, 2.0, make_audio(30.0), seed, 25)
 
 

@@ -181,11 +181,11 @@ def _alh_workflow() -> dict:
 def test_audioloophelper_workflow_converts_and_passes_the_loop_checks(registry, tmp_path):
     document = _alh_workflow()
     before = _checks(document, registry)
-    assert {"text_encoder_in_loop", "widget_count", "unknown_input"} <= before
+    assert {"text_encoder_in_loop", "widget_count"} <= before  # its planner's [stride, window] layout
 
     changes = apply_fix(document, "alh_to_ltx_audioloop", registry)
     text = "\n".join(changes)
-    assert "seed -> base_seed" in text and "TimestampPromptScheduleBatchEncode" in text
+    assert "legacy [stride 18.88, window 19.88]" in text and "TimestampPromptScheduleBatchEncode" in text
     report = audit_document(document, registry)
     assert report.errors == [], report.text()
     api = from_document(document, registry).api
@@ -203,14 +203,58 @@ def test_audioloophelper_workflow_converts_and_passes_the_loop_checks(registry, 
     assert not any(n["class_type"] in ("TimestampPromptSchedule", "CachedTextEncode_AudioLoop", "ConditioningBlend")
                    for n in api.values())
     controller = next(n for n in api.values() if n["class_type"] == "AudioLoopController")
-    assert controller["inputs"]["base_seed"][1] == 0 and controller["inputs"]["fps"] == 25
+    assert controller["inputs"]["seed"][1] == 0 and controller["inputs"]["fps"] == 25  # AudioLoopHelper's name kept
 
     path = tmp_path / "alh.json"
     path.write_text(dumps(document))
     assert migrate_file(path, "alh_to_ltx_audioloop", registry).changes == []
 
 
+def _controller_01(widgets: list, linked_seed: bool) -> dict:
+    """A canvas from ltx-audioloop 0.1: the controller's seed input was called base_seed."""
+    document: dict = {"last_node_id": 0, "last_link_id": 0, "nodes": [], "links": [], "groups": [], "config": {},
+                      "extra": {}, "version": 0.4}
+    e = GraphEditor(document, document)
+    audio = e.add_node("LoadAudio", [0, 0], ["song.mp3", None, None], outputs=[("AUDIO", "AUDIO")])
+    controller = e.add_node("AudioLoopController", [300, 0], widgets, outputs=[("start_index", "FLOAT")])
+    e.connect(audio, 0, controller, "audio", "AUDIO")
+    if linked_seed:
+        seed = e.add_node("PrimitiveInt", [0, 200], [77, "fixed"], outputs=[("INT", "INT")])
+        e.connect(seed, 0, controller, "base_seed", "INT", widget=True)
+    return document
+
+
+@pytest.mark.parametrize("linked_seed", [False, True])
+def test_controller_base_seed_migrates_to_seed(registry, linked_seed):
+    document = _controller_01([1, 19.88, 2.0, 42, 25], linked_seed)
+    if linked_seed:
+        assert any(f.fix == "controller_seed" for f in audit_document(document, registry).findings)
+    changes = apply_fix(document, "controller_seed", registry)
+    assert changes == ([f"AudioLoopController #2: input base_seed -> seed (control_after_generate 'fixed')"]
+                       if linked_seed else [])
+    api = from_document(document, registry).api
+    controller = next(n for n in api.values() if n["class_type"] == "AudioLoopController")
+    assert controller["inputs"]["fps"] == 25 and controller["inputs"]["window_seconds"] == 19.88
+    assert "base_seed" not in controller["inputs"]
+    if linked_seed:
+        node = next(n for n in document["nodes"] if n["type"] == "AudioLoopController")
+        assert node["widgets_values"] == [1, 19.88, 2.0, 42, "fixed", 25]
+        assert controller["inputs"]["seed"] == ["3", 0]
+    else:
+        assert controller["inputs"]["seed"] == 42
+    assert apply_fix(document, "controller_seed", registry) == []
+
+
+def test_controller_base_seed_migrates_in_api_graphs(registry):
+    graph = {"1": {"class_type": "AudioLoopController",
+                   "inputs": {"current_iteration": 1, "window_seconds": 19.88, "overlap_seconds": 2.0,
+                              "audio": ["2", 0], "base_seed": 7, "fps": 25}}}
+    assert apply_fix(graph, "controller_seed", registry) == ["AudioLoopController #1: input base_seed -> seed"]
+    assert graph["1"]["inputs"]["seed"] == 7 and "base_seed" not in graph["1"]["inputs"]
+    assert apply_fix(graph, "controller_seed", registry) == []
+
+
 def test_every_fix_is_listed_with_a_summary():
     assert set(BREAKS) | {"iterations_from_planner", "preprocess_symmetry", "alh_to_ltx_audioloop", "batch_encode",
-                          "alh_legacy_widgets", "decoder_ltx_tiled", "drop_stale_links"} <= set(FIXES)
+                          "alh_legacy_widgets", "decoder_ltx_tiled", "drop_stale_links", "controller_seed"} <= set(FIXES)
     assert all(fix.summary for fix in FIXES.values())

@@ -12,17 +12,16 @@ from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
 NODES = sorted(NODE_CLASS_MAPPINGS.items())
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
 
-# AudioLoopHelper (its newest published node schemas): node id -> (ordered inputs, ordered outputs).
-# Saved workflows link outputs by slot index and fill widgets by position, so both orders matter.
+# AudioLoopHelper's node schemas: node id -> (ordered inputs, ordered outputs). Checked against
+# fblissjr/ComfyUI-AudioLoopHelper's nodes.py (every version in its history names the controller's
+# seed input ``seed``); the batch-encode, select, purge and attention entries follow the later
+# version the seed documents describe. Saved workflows link outputs by slot index and fill widgets
+# by position, so both orders matter.
 AUDIOLOOPHELPER = {
     "AudioLoopController": (
-        ["current_iteration", "window_seconds", "overlap_seconds", "audio", "base_seed", "fps"],
+        ["current_iteration", "window_seconds", "overlap_seconds", "audio", "seed", "fps"],
         ["start_index", "should_stop", "audio_duration", "iteration_seed", "stride_seconds",
          "overlap_frames", "overlap_latent_frames", "overlap_seconds"],
-    ),
-    "AudioLoopPlanner": (
-        ["audio", "window_seconds", "overlap_seconds", "fps", "max_iterations", "schedule"],
-        ["summary", "total_iterations", "stride_seconds", "audio_duration"],
     ),
     "TimestampPromptSchedule": (
         ["current_iteration", "stride_seconds", "schedule", "blend_seconds", "snap_boundaries"],
@@ -50,6 +49,14 @@ AUDIOLOOPHELPER = {
 }
 
 
+# Nodes whose AudioLoopHelper API graphs validate and run here, but whose canvas widgets cannot map
+# by position (its planner starts with stride_seconds, ours with window_seconds, and our own saved
+# canvases keep ours): ``migrate --fix alh_legacy_widgets`` converts such canvases.
+AUDIOLOOPHELPER_API_ONLY = {
+    "AudioLoopPlanner": (["audio", "stride_seconds", "window_seconds"], ["summary", "total_iterations"]),
+}
+
+
 def _inputs(cls):
     spec = cls.INPUT_TYPES()
     assert set(spec) <= {"required", "optional", "hidden"}
@@ -74,8 +81,8 @@ def test_v1_contract(node_id, cls):
     if names is not None:
         assert len(names) == len(cls.RETURN_TYPES)
     tooltips = getattr(cls, "OUTPUT_TOOLTIPS", None)
-    if tooltips is not None:
-        assert len(tooltips) == len(cls.RETURN_TYPES)
+    assert tooltips is not None, f"{node_id} needs OUTPUT_TOOLTIPS"
+    assert len(tooltips) == len(cls.RETURN_TYPES) and all(isinstance(t, str) and len(t) > 10 for t in tooltips)
     function = getattr(cls, cls.FUNCTION)
     params = inspect.signature(function).parameters
     for name in required:
@@ -99,6 +106,27 @@ def test_shared_nodes_keep_audioloophelper_ids_inputs_and_outputs(node_id):
     assert set(ours[len(inputs):]) <= set(optional), "new inputs must be optional and last"
     if outputs:
         assert list(cls.RETURN_NAMES[: len(outputs)]) == outputs
+
+
+@pytest.mark.parametrize("node_id", sorted({**AUDIOLOOPHELPER, **AUDIOLOOPHELPER_API_ONLY}))
+def test_audioloophelper_api_graphs_validate(node_id):
+    """An API graph saved with AudioLoopHelper names only its inputs: each must be declared here,
+    and every input we require must be among them (ComfyUI otherwise drops the node's outputs)."""
+    cls = NODE_CLASS_MAPPINGS[node_id]
+    inputs, outputs = {**AUDIOLOOPHELPER, **AUDIOLOOPHELPER_API_ONLY}[node_id]
+    required, optional = _inputs(cls)
+    assert set(inputs) <= set(required) | set(optional)
+    assert set(required) <= set(inputs)
+    if outputs:
+        assert list(cls.RETURN_NAMES[: len(outputs)]) == outputs
+
+
+def test_no_node_answers_a_fresh_is_changed():
+    """A NaN or fresh IS_CHANGED makes the node and everything after it re-run on every queue."""
+    for node_id, cls in NODES:
+        if hasattr(cls, "IS_CHANGED"):
+            first, second = cls.IS_CHANGED(), cls.IS_CHANGED()
+            assert first == second, f"{node_id}.IS_CHANGED changes between calls"
 
 
 @pytest.mark.parametrize("node_id", sorted(AUDIOLOOPHELPER))

@@ -299,10 +299,10 @@ def test_audit_av_latent_collected(primary_api, registry):
 def test_audit_snap_off_and_unknown_input(primary_api, registry):
     def change(g):
         g[_find(g, "TimestampPromptScheduleBatchEncode")]["inputs"]["snap_boundaries"] = False
-        g[_find(g, "AudioLoopController")]["inputs"]["seed"] = 5
+        g[_find(g, "AudioLoopController")]["inputs"]["base_seed"] = 5  # ltx-audioloop 0.1's name
     report = _audit(_broken(primary_api, change), registry)
     assert "schedule_snap" in _checks(report, "warning")
-    assert "unknown_input" in _checks(report)
+    assert [f.fix for f in report.findings if f.check == "unknown_input"] == ["controller_seed"]
 
 
 def test_audit_canvas_widget_shift_and_dangling_link(registry):

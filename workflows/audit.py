@@ -131,7 +131,7 @@ def inputs_match_their_node_types(graph: ApiGraph) -> list[Finding]:
         declared = {s.path: s for s in spec.all_inputs()}
         for name, value in (node.get("inputs") or {}).items():
             if name not in declared:
-                fix = "alh_controller_seed" if graph.class_of(nid) == "AudioLoopController" and name == "seed" else None
+                fix = "controller_seed" if graph.class_of(nid) == "AudioLoopController" and name == "base_seed" else None
                 findings.append(Finding("error", "unknown_input",
                                         f"{graph.label(nid)} has an input {name!r} its node type does not declare",
                                         nid, fix))

@@ -26,6 +26,10 @@ from .registry import FRONTEND_ONLY_TYPES, InputSpec, NodeRegistry, NodeSpec
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize"})
 FRONTEND_EXTRA_WIDGETS = {"PreviewAny": 3, "SaveVideo": 0}
 """Node types whose canvas widgets save values the node type does not declare (preview panes)."""
+LEGACY_WIDGET_LAYOUTS = {("AudioLoopPlanner", 2): "AudioLoopHelper's [stride_seconds, window_seconds]"}
+"""``(node type, value count)`` of a canvas saved by AudioLoopHelper whose values cannot map by
+position onto our widgets (our planner starts with window_seconds): the conversion refuses to
+guess and points at ``migrate --fix alh_legacy_widgets``."""
 OWN_MODULE = "custom_nodes.ltx-audioloop"
 SUBGRAPH_INPUT_NODE = -10
 SUBGRAPH_OUTPUT_NODE = -20
@@ -204,9 +208,10 @@ class _UiConverter:
         result: dict[str, Any] = {}
         index = 0
         expected = 0
+        through_required = 0  # values up to the last required widget: later optional ones may be absent
 
         def walk(specs: tuple[InputSpec, ...] | list[InputSpec]) -> None:
-            nonlocal index, expected
+            nonlocal index, expected, through_required
             for input_spec in specs:
                 if not input_spec.is_widget:
                     continue
@@ -222,13 +227,22 @@ class _UiConverter:
                         expected -= 1  # the frontend may save the seed alone; accepted
                 expected += input_spec.upload_widgets
                 index += input_spec.upload_widgets
+                if input_spec.required:
+                    through_required = expected
                 if input_spec.kind == "dynamic":
                     choice = str(result.get(input_spec.path, input_spec.default))
                     walk(input_spec.dynamic_options.get(choice, ()))
 
         walk(spec.inputs)
         extra = FRONTEND_EXTRA_WIDGETS.get(spec.class_type, 0)
-        if not expected <= len(values) <= expected + extra:
+        # A canvas saved before trailing optional inputs were added has fewer values: the
+        # frontend leaves the newer widgets at their defaults, and so does the conversion.
+        legacy = LEGACY_WIDGET_LAYOUTS.get((spec.class_type, len(values)))
+        if legacy is not None:
+            self.note("error", "widget_count",
+                      f"node {api_id} ({spec.class_type}) saves {legacy} widget values; by position they would "
+                      f"set other inputs", api_id, "alh_legacy_widgets")
+        elif not through_required <= len(values) <= expected + extra:
             own = spec.module == OWN_MODULE
             self.note("error" if own or spec.module in ("nodes",) or spec.module.startswith("comfy_extras") else "warning",
                       "widget_count",

@@ -136,28 +136,55 @@ FIXES["resolution_64"] = Fix("resolution_64", "width/height -> nearest multiple 
 
 # -- AudioLoopHelper legacy widgets ---------------------------------------------------------------
 
-@fix("alh_legacy_widgets", "AudioLoopHelper legacy controller (seed) and planner (stride_seconds) widgets -> current schema")
-def _alh_legacy_widgets(document: dict, registry: NodeRegistry) -> list[str]:
+CONTROLLER_SEED_CONTROL = "fixed"
+"""control_after_generate value given to a migrated controller seed: a re-queue is then served
+from ComfyUI's cache instead of re-rendering the song with a new seed."""
+
+
+def _api_controller_seed(graph: dict, registry: NodeRegistry) -> list[str]:
+    changes = []
+    for nid, node in graph.items():
+        inputs = node.get("inputs") if isinstance(node, dict) else None
+        if node.get("class_type") == "AudioLoopController" and isinstance(inputs, dict) and "base_seed" in inputs:
+            if "seed" not in inputs:
+                inputs["seed"] = inputs["base_seed"]
+            del inputs["base_seed"]
+            changes.append(f"AudioLoopController #{nid}: input base_seed -> seed")
+    return changes
+
+
+@fix("controller_seed", "AudioLoopController base_seed -> seed (files from ltx-audioloop 0.1; AudioLoopHelper's name)",
+     api=_api_controller_seed)
+def _controller_seed(document: dict, registry: NodeRegistry) -> list[str]:
     changes: list[str] = []
     for editor in editors(document):
         scope = _scope_name(editor)
         for node in editor.nodes("AudioLoopController"):
+            slot = editor.input_slot(node, "base_seed")
+            if slot is None:
+                continue
+            slot["name"] = "seed"
+            if isinstance(slot.get("widget"), dict):
+                slot["widget"]["name"] = "seed"
             values = node.get("widgets_values")
-            if isinstance(values, list) and len(values) == 6 and isinstance(values[4], str):
-                del values[4]
-                changes.append(f"{scope}AudioLoopController #{node['id']}: dropped the legacy seed's control value")
-            slot = editor.input_slot(node, "seed")
-            if slot is not None:
-                slot["name"] = "base_seed"
-                if isinstance(slot.get("widget"), dict):
-                    slot["widget"]["name"] = "base_seed"
-                changes.append(f"{scope}AudioLoopController #{node['id']}: input seed -> base_seed")
+            if isinstance(values, list) and len(values) == 5:  # base_seed had no control_after_generate value
+                values.insert(4, CONTROLLER_SEED_CONTROL)
+            changes.append(f"{scope}AudioLoopController #{node['id']}: input base_seed -> seed "
+                           f"(control_after_generate {CONTROLLER_SEED_CONTROL!r})")
+    return changes
+
+
+@fix("alh_legacy_widgets", "AudioLoopHelper planner widgets [stride_seconds, window_seconds] -> this planner's layout")
+def _alh_legacy_widgets(document: dict, registry: NodeRegistry) -> list[str]:
+    changes: list[str] = []
+    for editor in editors(document):
+        scope = _scope_name(editor)
         for node in editor.nodes("AudioLoopPlanner"):
             values = node.get("widgets_values")
             if isinstance(values, list) and len(values) == 2 and all(isinstance(v, (int, float)) for v in values):
                 stride, window = float(values[0]), float(values[1])
                 overlap = round(max(window - stride, 0.0), 2)
-                node["widgets_values"] = [window, overlap, 25, 0, "", 0.0, True]
+                node["widgets_values"] = [window, overlap, 25, 0, "", 0.0, True, 0.0]
                 editor.disconnect(node, "stride_seconds")
                 node["inputs"] = [s for s in node.get("inputs") or [] if s.get("name") != "stride_seconds"]
                 _reindex_inputs(editor, node)

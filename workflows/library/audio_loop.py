@@ -118,7 +118,7 @@ def build(wf: Workflow, *, schedule: str = MUSIC_SCHEDULE, negative_text: str = 
         iteration = loop_open["current_iteration"]
         controller = wf.add("AudioLoopController", title="This iteration: audio start, seed, window",
                             current_iteration=iteration, window_seconds=window, overlap_seconds=overlap,
-                            audio=audio, base_seed=seed, fps=fps)
+                            audio=audio, seed=seed, fps=fps)
         positive = wf.add("ConditioningSelectByIteration", title="Prompt of this iteration (pre-encoded)",
                           conditioning_list=prompts["conditioning_list"], current_iteration=iteration)["conditioning"]
         if image_space:
