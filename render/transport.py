@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ..safeio import atomic_output, confined_path
+
 log = logging.getLogger(__name__)
 
 
@@ -186,16 +188,19 @@ class ComfyTransport:
         self._ok(self.request("POST", "/free", json={"unload_models": True, "free_memory": True}), "POST /free")
 
     def download(self, ref: dict, dest_dir: Path) -> Path:
-        """Download one output ``{filename, subfolder, type}`` via ``GET /view`` into ``dest_dir``."""
-        filename = ref["filename"]
-        subfolder = ref.get("subfolder", "") or ""
+        """Download one output ``{filename, subfolder, type}`` via ``GET /view`` into ``dest_dir``.
+
+        The server's ``subfolder`` and ``filename`` are confined to ``dest_dir`` (no absolute path,
+        no ``..``, nothing that resolves outside) before any request; the file is written atomically."""
+        filename = str(ref.get("filename") or "")
+        subfolder = str(ref.get("subfolder", "") or "")
+        target = confined_path(dest_dir, subfolder, filename, what="server output")
+        if target.name != Path(filename.replace("\\", "/")).name:
+            raise ValueError(f"server output {filename!r} is not a plain file name; refusing to write it")
         params = {"filename": filename, "subfolder": subfolder, "type": ref.get("type", "output")}
         response = self._ok(self.request("GET", "/view", params=params, stream=True), f"GET /view {filename}")
-        target = Path(dest_dir) / subfolder / Path(filename).name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        with tmp.open("wb") as handle:
-            for chunk in response.iter_content(1 << 20):
-                handle.write(chunk)
-        tmp.replace(target)
+        with atomic_output(target, allow_empty=True) as temporary:
+            with temporary.open("wb") as handle:
+                for chunk in response.iter_content(1 << 20):
+                    handle.write(chunk)
         return target
