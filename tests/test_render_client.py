@@ -274,12 +274,29 @@ def make_graph(steps=3, passes=3, mode="ok", loop=True) -> dict:
     return graph
 
 
+def write_wav(path, seconds=0.1, rate=8000):
+    """A real (silent) 16-bit mono WAV: render checks its inputs before uploading them."""
+    import wave
+
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(b"\x00\x00" * int(seconds * rate))
+    return path
+
+
+def write_png(path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (200, 40, 40)).save(path)
+    return path
+
+
 @pytest.fixture
 def inputs(tmp_path):
-    audio = tmp_path / "song.wav"
-    audio.write_bytes(b"RIFF0000WAVEfake")
-    image = tmp_path / "face.png"
-    image.write_bytes(PNG_BYTES)
+    audio = write_wav(tmp_path / "song.wav")
+    image = write_png(tmp_path / "face.png")
     schedule = tmp_path / "schedule.txt"
     schedule.write_text("0:00+: a singer on a stage\n", encoding="utf-8")
     return audio, image, schedule
