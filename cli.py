@@ -7,6 +7,7 @@ import argparse
 import importlib
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -64,6 +65,13 @@ def _run_plan(args: argparse.Namespace) -> int:
     from .audio.waveform import check_audio
     from .loop.geometry import loop_geometry
     from .loop.plan import build_render_plan
+    from .loop.schedule import MAX_BLEND_SECONDS, read_schedule_file
+    from .safeio import check_not_input
+
+    if not (math.isfinite(args.blend) and 0 <= args.blend <= MAX_BLEND_SECONDS):
+        raise ValueError(f"--blend must be seconds in 0..{MAX_BLEND_SECONDS:g}, got {args.blend:g}")
+    if args.png:
+        check_not_input(args.png, [args.audio, args.schedule], "--png")
 
     if args.audio:
         audio = load_audio(args.audio)
@@ -73,18 +81,16 @@ def _run_plan(args: argparse.Namespace) -> int:
         audio = demo_track(DEMO_SECONDS)
         schedule = DEMO_SCHEDULE
     if args.schedule is not None:
-        try:
-            schedule = args.schedule.read_text(encoding="utf-8")
-        except OSError as err:
-            raise ValueError(f"cannot read --schedule {args.schedule}: {err.strerror}") from None
+        schedule = read_schedule_file(args.schedule)
     waveform, rate = check_audio(audio)
     geometry = loop_geometry(args.window, args.overlap, args.fps)
     plan = build_render_plan(waveform.shape[-1] / rate, geometry, schedule, args.blend, not args.no_snap)
     if args.png:
         from .loop.timeline import render_timeline
+        from .safeio import atomic_output
 
-        args.png.parent.mkdir(parents=True, exist_ok=True)
-        render_timeline(plan, waveform, rate).save(args.png)
+        with atomic_output(args.png) as temporary:
+            render_timeline(plan, waveform, rate).save(temporary, format="PNG")
     if args.json:
         data = plan.to_dict()
         data["source"] = str(args.audio) if args.audio else "demo"
