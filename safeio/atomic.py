@@ -51,10 +51,11 @@ def _new_file_mode() -> int:
 
 
 @contextmanager
-def atomic_output(path: str | os.PathLike, *, allow_empty: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, *, allow_empty: bool = False, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path (same folder and extension as the real target) for a writer that
     needs a file name (PIL, PyAV); on success it atomically replaces ``path`` (module rules).
 
+    ``mode`` is the permission of a file that does not exist yet (default ``0o666 & ~umask``).
     Example: ``with atomic_output(png) as tmp: image.save(tmp)``."""
     target = real_target(path)
     if target.is_dir():
@@ -68,7 +69,7 @@ def atomic_output(path: str | os.PathLike, *, allow_empty: bool = False) -> Iter
     temporary = Path(name)
     try:
         yield temporary
-        _commit(temporary, target, path, allow_empty)
+        _commit(temporary, target, path, allow_empty, mode)
     except OSError as err:
         _discard(temporary)
         raise write_error(path, err) from None
@@ -78,16 +79,16 @@ def atomic_output(path: str | os.PathLike, *, allow_empty: bool = False) -> Iter
 
 
 def atomic_write(path: str | os.PathLike, content: str | bytes, *, encoding: str = "utf-8",
-                 allow_empty: bool = False) -> Path:
+                 allow_empty: bool = False, mode: int | None = None) -> Path:
     """Atomically replace ``path`` with ``content`` (text is encoded with ``encoding``); returns ``path``."""
     data = content.encode(encoding) if isinstance(content, str) else bytes(content)
-    with atomic_output(path, allow_empty=allow_empty) as temporary:
+    with atomic_output(path, allow_empty=allow_empty, mode=mode) as temporary:
         with open(temporary, "wb") as stream:
             stream.write(data)
     return Path(path)
 
 
-def _commit(temporary: Path, target: Path, shown: str | os.PathLike, allow_empty: bool) -> None:
+def _commit(temporary: Path, target: Path, shown: str | os.PathLike, allow_empty: bool, new_mode: int | None) -> None:
     fd = os.open(temporary, os.O_RDWR)
     try:
         os.fsync(fd)
@@ -99,7 +100,7 @@ def _commit(temporary: Path, target: Path, shown: str | os.PathLike, allow_empty
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
-        mode = _new_file_mode()
+        mode = _new_file_mode() if new_mode is None else new_mode
     os.chmod(temporary, mode)
     os.replace(temporary, target)
     _fsync_folder(target.parent)
