@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -107,25 +108,50 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand. Exit status: 0 done, 2 a user mistake (one line, never a traceback),
+    3 a render that did not succeed, 130 Ctrl-C (one line), 141 stdout closed early (quietly)."""
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        if args.command == "plan":
-            return _run_plan(args)
-        if args.command == "extract":
-            return extract_command.run(args)
-        if args.command in workflow_commands.COMMANDS:
-            return workflow_commands.run(args)
-        if args.command in SUBPACKAGE_COMMANDS:
-            package = SUBPACKAGE_COMMANDS[args.command]
-            return importlib.import_module(f".{package}.command", __package__).run(args)
-        if args.command in ("analyze", "preprocess"):
-            from .audio import commands as audio_commands
-
-            return audio_commands.run_analyze(args) if args.command == "analyze" else audio_commands.run_preprocess(args)
+        return _dispatch(args)
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"ltx-audioloop {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        print(f"ltx-audioloop {args.command}: error:{where} {err.strerror or err}", file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: point stdout at /dev/null so the final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "plan":
+        return _run_plan(args)
+    if args.command == "extract":
+        return extract_command.run(args)
+    if args.command in workflow_commands.COMMANDS:
+        return workflow_commands.run(args)
+    if args.command in SUBPACKAGE_COMMANDS:
+        package = SUBPACKAGE_COMMANDS[args.command]
+        return importlib.import_module(f".{package}.command", __package__).run(args)
+    if args.command in ("analyze", "preprocess"):
+        from .audio import commands as audio_commands
+
+        return audio_commands.run_analyze(args) if args.command == "analyze" else audio_commands.run_preprocess(args)
     return 1
 
 
