@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import logging
+import math
 
 from ..loop.conditioning import select_by_iteration
 from ..loop.images import blend_images, check_images, frame_at
