@@ -18,7 +18,7 @@ def load_audio(path: str | Path, progress=None) -> dict:
     has no audio stream or cannot be decoded. The array is allocated once from the length the
     container states (:func:`.stream.probe_audio`) and filled chunk by chunk, so the peak memory is
     the waveform itself (plus one chunk) when that length is right; a wrong one costs one copy.
-    ``progress`` (optional) is called with the fraction decoded.
+    ``progress`` (optional) is called as ``progress("decoding", fraction)``.
     """
     from .stream import iter_file_chunks, probe_audio
 
@@ -37,7 +37,7 @@ def load_audio(path: str | Path, progress=None) -> dict:
         samples[:, filled: filled + chunk.shape[1]] = chunk
         filled += chunk.shape[1]
         if progress is not None:
-            progress(min(1.0, filled / max(1, info.samples)))
+            progress("decoding", min(1.0, filled / max(1, info.samples)))
     if filled == 0:
         raise ValueError(f"{path} contains no audio samples")
     if filled != capacity:

@@ -194,7 +194,7 @@ def load_preview(path: str | Path, rate: int = PREVIEW_RATE, progress=None) -> d
         pieces.append(resampler.feed(chunk.mean(axis=0)))
         done += chunk.shape[1]
         if progress is not None:
-            progress(min(1.0, done / max(1, info.samples)))
+            progress("decoding", min(1.0, done / max(1, info.samples)))
     pieces.append(resampler.finish())
     mono = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     if mono.size == 0:
