@@ -141,9 +141,17 @@ def run_preprocess(args: argparse.Namespace) -> int:
     settings = PreprocessSettings(**{f.name: getattr(args, f.name) for f in fields(PreprocessSettings)}).validate()
     if Path(args.input).resolve() == args.output.resolve():
         raise ValueError(f"output {args.output} is the input file; write to a new file")
-    audio = load_audio(args.input)
-    processed, reports, notes = preprocess_audio(audio, settings)
-    save_audio(processed, args.output)
+    from .progress import TerminalProgress
+
+    progress = TerminalProgress("preprocess", getattr(args, "quiet", False))
+    try:
+        audio = load_audio(args.input, progress)
+        processed, reports, notes = preprocess_audio(audio, settings, progress=progress)
+        del audio
+        progress("writing", 0.0)
+        save_audio(processed, args.output)
+    finally:
+        progress.close()
     print(format_preprocess_report(reports, settings, notes))
     print(f"Written: {args.output}")
     return 0
