@@ -245,13 +245,13 @@ class _UiConverter:
 
         walk(spec.inputs)
         extra = FRONTEND_EXTRA_WIDGETS.get(spec.class_type, 0)
-        # A canvas saved before trailing optional inputs were added has fewer values: the
-        # frontend leaves the newer widgets at their defaults, and so does the conversion.
         legacy = LEGACY_WIDGET_LAYOUTS.get((spec.class_type, len(values)))
         if legacy is not None:
             self.note("error", "widget_count",
                       f"node {api_id} ({spec.class_type}) saves {legacy} widget values; by position they would "
                       f"set other inputs", api_id, "alh_legacy_widgets")
+        # A canvas saved before trailing optional inputs were added has fewer values (the frontend
+        # leaves the newer widgets at their defaults, and so does the conversion): not a shift.
         elif not migrated and not through_required <= len(values) <= expected + extra:
             own = spec.module == OWN_MODULE
             self.note("error" if own or spec.module in ("nodes",) or spec.module.startswith("comfy_extras") else "warning",
