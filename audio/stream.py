@@ -22,6 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from .media_errors import describe_media_error
 
 CHUNK_SECONDS = 10.0
 """Seconds of audio per decoded chunk (about 3.5 MB for stereo 44.1 kHz float32)."""
@@ -54,7 +55,7 @@ def _open(path: str | Path):
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as err:
-        raise ValueError(f"cannot decode {path}: {err}") from None
+        raise ValueError(f"cannot decode {path}: {describe_media_error(err)}") from None
     if not container.streams.audio:
         container.close()
         raise ValueError(f"{path} has no audio stream")
@@ -119,7 +120,7 @@ def iter_file_chunks(path: str | Path, chunk_seconds: float = CHUNK_SECONDS) -> 
                     yield np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
                     pending, held = [], 0
         except av.error.FFmpegError as err:
-            raise ValueError(f"cannot decode {path}: {err}") from None
+            raise ValueError(f"cannot decode {path}: {describe_media_error(err)}") from None
         if pending:
             yield np.concatenate(pending, axis=1)
 
