@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from .extras import missing_extra
 from .metadata import command as extract_command
 from .workflows import commands as workflow_commands
 
@@ -133,12 +134,18 @@ def torch_zeros(channels: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand. Exit status: 0 done, 2 a user mistake (one line, never a traceback),
+    """Run one subcommand. Exit status: 0 done, 2 a user mistake or a missing optional extra (one line, never a traceback),
     3 a render that did not succeed, 130 Ctrl-C (one line), 141 stdout closed early (quietly)."""
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return _dispatch(args)
+    except ModuleNotFoundError as err:
+        fix = missing_extra(err)
+        if fix is None:
+            raise
+        print(f"ltx-audioloop {args.command}: error: {fix}", file=sys.stderr)
+        return 2
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -400,7 +400,7 @@ def test_emitter_pads_only_where_the_frontend_would_drop_values(registry):
     assert safe_values(spec, [True, "disabled"]) == [True, "disabled"]
     plain = registry.spec("TensorLoopOpen")
     assert safe_values(plain, ["iterations", 4]) == ["iterations", 4]  # no forceInput: nothing to fear
-    walkthrough = json.loads((ROOT / "example_workflows" / "keyframe-walkthrough-flf.json").read_text())
+    walkthrough = json.loads((ROOT / "example_workflows" / "Keyframe walkthrough (first-last frame).json").read_text())
     close = next(n for n in walkthrough["nodes"] if n["type"] == "TensorLoopClose")
     assert close["widgets_values"] == [True, "start", 1, None]
 
