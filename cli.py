@@ -66,8 +66,7 @@ def _build_parser() -> argparse.ArgumentParser:
 def _run_plan(args: argparse.Namespace) -> int:
     from .audio.files import demo_track
     from .audio.progress import TerminalProgress
-    from .audio.stream import load_preview, probe_audio
-    from .audio.waveform import check_audio
+    from .audio.stream import check_format, load_preview, probe_audio
     from .loop.geometry import loop_geometry
     from .loop.plan import build_render_plan
     from .loop.schedule import MAX_BLEND_SECONDS, read_schedule_file
@@ -82,7 +81,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         # The length comes from the container's headers; only the picture needs samples (a
         # low-rate downmix, decoded chunk by chunk).
         info = probe_audio(args.audio)
-        check_audio({"waveform": torch_zeros(info.channels), "sample_rate": info.sample_rate}, str(args.audio))
+        check_format(info.sample_rate, info.channels, str(args.audio))
         audio = None
         if args.png:
             progress = TerminalProgress("plan", args.quiet)
@@ -97,7 +96,12 @@ def _run_plan(args: argparse.Namespace) -> int:
         schedule = DEMO_SCHEDULE
     if args.schedule is not None:
         schedule = read_schedule_file(args.schedule)
-    waveform, rate = check_audio(audio) if audio is not None else (None, info.sample_rate)
+    if audio is not None:
+        from .audio.waveform import check_audio
+
+        waveform, rate = check_audio(audio)
+    else:
+        waveform, rate = None, info.sample_rate
     duration = info.duration if args.audio else waveform.shape[-1] / rate
     if args.audio:
         from .audio.files import declared_wav_seconds, warn_if_truncated
@@ -124,13 +128,6 @@ def _run_plan(args: argparse.Namespace) -> int:
         if args.png:
             print(f"Timeline picture: {args.png}")
     return 0
-
-
-def torch_zeros(channels: int):
-    """A one-sample silent waveform: lets :func:`check_audio` vet a probed rate and channel count."""
-    import torch
-
-    return torch.zeros(1, channels, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,7 +46,7 @@ def add_parsers(commands) -> None:
     pre.add_argument("input", help="audio or video file to read")
     pre.add_argument("output", type=Path, help="file to write (.wav or .flac)")
     pre.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
-    from .preprocess import PreprocessSettings
+    from .preprocess_settings import PreprocessSettings
 
     defaults = PreprocessSettings()
     for name, unit in (("highpass_hz", "Hz, 0 = off"), ("highpass_q", ""), ("cut1_hz", "Hz"), ("cut1_db", "dB"),

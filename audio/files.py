@@ -7,9 +7,8 @@ import math
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .waveform import check_audio
+# torch and .waveform are imported where a waveform is built: plan's header checks stay torch-free
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +45,10 @@ def load_audio(path: str | Path, progress=None) -> dict:
     if filled != capacity:
         samples = np.ascontiguousarray(samples[:, :filled])
     warn_if_truncated(Path(path), declared_wav_seconds(Path(path)), filled / info.sample_rate)
+    import torch
+
+    from .waveform import check_audio
+
     audio = {"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": int(info.sample_rate)}
     check_audio(audio, str(path))
     return audio
@@ -115,4 +118,6 @@ def demo_track(seconds: float = 75.0, sample_rate: int = 22_050) -> dict:
     right = level * fade * (0.55 * kick + 0.3 * bass + 0.25 * np.roll(chord, 441) * pluck_env)
     wave = np.stack([left, right]).astype(np.float32)
     wave /= max(1e-6, float(np.abs(wave).max())) / 0.8
+    import torch
+
     return {"waveform": torch.from_numpy(wave).unsqueeze(0), "sample_rate": sample_rate}

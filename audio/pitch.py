@@ -12,13 +12,27 @@
    ``d'`` below ``YIN_THRESHOLD`` between ``rate / FMAX_HZ`` and ``rate / FMIN_HZ`` lags (else the
    global minimum), refined by parabolic interpolation; ``f0 = rate / l``. A frame is voiced when
    ``d'`` there is below ``VOICED_MAX``.
-3. **Vocal activity** = candidate and voiced, then gaps shorter than 0.2 s are closed and islands
-   shorter than 0.12 s removed.
+3. **Movement** (what tells a voice from a pad, a chord or a bass line): over the mel bands centred
+   in ``MOVEMENT_BAND_HZ`` (250-4000 Hz, where formants and the resolved harmonics lie), the
+   change ``d_bi = M_bi - M_b,i-2`` (dB over 46 ms) is split into rises and falls,
+   ``u_i = mean_b max(d_bi, 0)`` and ``v_i = mean_b max(-d_bi, 0)``; the movement is
+   ``m_i = min(u_i, v_i)`` averaged over ``MOVEMENT_SECONDS`` (0.4 s). Formant transitions,
+   syllables, intonation and vibrato make some bands rise while others fall at the same time, at
+   2-8 Hz, all the time; a sustained pad or chord does not move, a drum hit rises (or decays) in
+   every band at once, a chord change or a bass note moves only at the change.
+4. **Vocal activity** = frames that are loud enough, whose 0.4 s neighbourhood holds at least
+   ``TONAL_SHARE`` of candidate frames (step 1: this keeps noise, drums and bass-heavy frames out), and that lie in a run
+   of ``m > MOVEMENT_LOW_DB`` containing ``m > MOVEMENT_HIGH_DB`` (hysteresis), or where YIN's
+   pitch glides (at least ``GLIDE_SHARE`` of its steps in the 0.4 s around the frame lie in
+   ``GLIDE_CENTS``: intonation and vibrato, which a held synthesised note lacks); then gaps shorter
+   than 0.2 s are closed and islands shorter than 0.12 s removed. The pitch is YIN's where it
+   judged the frame voiced (a pad under the voice can make YIN miss; the activity does not depend
+   on it).
 
-A pure tone below 300 Hz is not a voice by rule 1 (no harmonics); a voice at that pitch is. This
-cannot tell a voice from another pitched instrument with harmonics in the range (a violin counts);
-``--content`` sets what the track is. Pitch range = 5th..95th percentile of ``f0`` over vocal
-frames.
+A steady tone is not a voice, however voice-like its spectrum; a sung note is, through its vibrato
+and vowel. This cannot tell a voice from an expressive pitched instrument in the range (a violin
+with vibrato counts); ``--content`` sets what the track is. Pitch range = 5th..95th percentile of
+``f0`` over vocal frames.
 """
 
 from __future__ import annotations
@@ -46,6 +60,17 @@ YIN_SPAN = YIN_WINDOW + YIN_MAX_LAG
 """Samples (at ``YIN_RATE``) one YIN frame reads, from half a window before its centre."""
 YIN_THRESHOLD = 0.15
 VOICED_MAX = 0.3
+MOVEMENT_BAND_HZ = (250.0, 4000.0)
+MOVEMENT_LAG = 2
+"""Frames between the two spectra compared (46 ms)."""
+MOVEMENT_SECONDS = 0.4
+MOVEMENT_HIGH_DB = 0.45
+MOVEMENT_LOW_DB = 0.25
+GLIDE_CENTS = (3.0, 100.0)
+"""A step of YIN's pitch between its frames (46 ms apart) within this range is a glide or vibrato;
+larger steps are note changes or octave errors, smaller ones a held synthesised pitch."""
+GLIDE_SHARE = 0.5
+TONAL_SHARE = 0.15
 _NOTES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
@@ -154,25 +179,95 @@ def _clean(active: np.ndarray, frame_seconds: float) -> np.ndarray:
     return out
 
 
+def movement(spec: Spectrogram) -> np.ndarray:
+    """``[T]`` dB: counter-movement of the mel bands in ``MOVEMENT_BAND_HZ`` (step 3 of the module
+    docstring), averaged over ``MOVEMENT_SECONDS``."""
+    if spec.frames == 0:
+        return np.zeros(0)
+    bands = spec.mel_db[_movement_rows(spec.mel_db.shape[0], spec.rate)]
+    lag = MOVEMENT_LAG
+    before = np.concatenate([np.repeat(bands[:, :1], min(lag, bands.shape[1]), axis=1), bands[:, :-lag]], axis=1)
+    d = bands - before[:, : bands.shape[1]]
+    counter = np.minimum(np.maximum(d, 0).mean(axis=0), np.maximum(-d, 0).mean(axis=0))
+    return _moving_mean(counter, max(1, int(round(MOVEMENT_SECONDS / spec.frame_seconds))))
+
+
+def _movement_rows(n_mels: int, rate: int) -> np.ndarray:
+    """Mel bands (Slaney scale from ``MEL_FMIN`` to Nyquist) whose centre lies in ``MOVEMENT_BAND_HZ``."""
+    from .features import MEL_FMIN
+
+    def mel(f):
+        f = np.asarray(f, dtype=np.float64)
+        return np.where(f < 1000, 3 * f / 200, 15 + np.log(np.maximum(f, 1e-9) / 1000) / (np.log(6.4) / 27))
+
+    def hz(m):
+        return np.where(m < 15, 200 * m / 3, 1000 * np.exp((m - 15) * np.log(6.4) / 27))
+
+    edges = hz(np.linspace(mel(MEL_FMIN), mel(rate / 2), n_mels + 2))
+    lo, hi = MOVEMENT_BAND_HZ
+    centres = edges[1:-1]
+    return np.flatnonzero((centres >= lo) & (centres <= hi))
+
+
+def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
+    """Centred moving average over ``n`` frames (shorter at the ends)."""
+    cums = np.concatenate([[0.0], np.cumsum(x, dtype=np.float64)])
+    i = np.arange(len(x))
+    lo = np.maximum(0, i - n // 2)
+    hi = np.minimum(len(x), i - n // 2 + n)
+    return (cums[hi] - cums[lo]) / (hi - lo)
+
+
+def _gliding(frames: np.ndarray, hz: np.ndarray, total: int, window: int) -> np.ndarray:
+    """``[total]`` bool: frames whose ``window`` neighbourhood has at least ``GLIDE_SHARE`` of YIN's
+    consecutive steps (frames ``YIN_STEP`` apart) gliding by ``GLIDE_CENTS``."""
+    glide = np.zeros(total)
+    steps = np.zeros(total)
+    if len(frames) > 1:
+        adjacent = np.diff(frames) == YIN_STEP
+        cents = np.abs(1200 * np.diff(np.log2(hz)))
+        lo, hi = GLIDE_CENTS
+        where = frames[1:][adjacent]
+        steps[where] = 1.0
+        glide[where] = ((cents >= lo) & (cents <= hi))[adjacent]
+    counted = _moving_mean(steps, window)
+    return (counted > 0) & (_moving_mean(glide, window) >= GLIDE_SHARE * np.maximum(counted, 1e-12))
+
+
+def _hysteresis(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """Runs of ``weak`` that contain a ``strong`` frame."""
+    out = np.zeros_like(weak)
+    starts, stops = _runs(weak)
+    for start, stop in zip(starts, stops):
+        if strong[start:stop].any():
+            out[start:stop] = True
+    return out
+
+
 def analyse_voice(spec: Spectrogram) -> VoiceAnalysis:
     """Vocal activity, pitch and voice-to-noise of a spectrogram (see the module docstring)."""
     candidates = candidate_frames(spec)
+    level = spec.frame_db()
+    loud = level > max(float(np.percentile(level, 95)) - GATE_DB, -60.0) if len(level) else level > 0
+    window = max(1, int(round(MOVEMENT_SECONDS / spec.frame_seconds)))
+    tonal = _moving_mean(candidates.astype(np.float64), window) >= TONAL_SHARE
+    moving = movement(spec)
+    gate = loud & tonal
     f0 = np.full(spec.frames, np.nan)
-    voiced = np.zeros(spec.frames, dtype=bool)
-    index = np.flatnonzero(candidates & np.isfinite(spec.yin_f0))
+    index = np.flatnonzero(np.isfinite(spec.yin_f0))
     index = index[index % YIN_STEP == 0]
+    gliding = np.zeros(spec.frames, dtype=bool)
     if len(index):
         hz, aperiodicity = spec.yin_f0[index], spec.yin_aperiodicity[index]
         ok = (aperiodicity < VOICED_MAX) & (hz >= FMIN_HZ * 0.98) & (hz <= FMAX_HZ * 1.02)
         for step in range(YIN_STEP):
             target = index[ok] + step
-            target = target[target < spec.frames]
-            keep = candidates[target]
-            voiced[target[keep]] = True
-            f0[target[keep]] = hz[ok][: len(target)][keep]
-    active = _clean(voiced, spec.frame_seconds)
-    f0 = np.where(active, f0, np.nan)
-    level = spec.frame_db()
+            keep = target < spec.frames
+            f0[target[keep]] = hz[ok][keep]
+        gliding = _gliding(index[ok], hz[ok], spec.frames, window)
+    steps = _hysteresis(gate & (moving > MOVEMENT_LOW_DB), gate & (moving > MOVEMENT_HIGH_DB))
+    active = _clean(steps | (gate & gliding), spec.frame_seconds)
+    f0 = np.where(active & candidates, f0, np.nan)
     sounding = level > -90.0
     fraction = float(active[sounding].mean()) if sounding.any() else 0.0
     pitches = f0[np.isfinite(f0)]

@@ -201,3 +201,15 @@ def load_preview(path: str | Path, rate: int = PREVIEW_RATE, progress=None) -> d
     if mono.size == 0:
         raise ValueError(f"{path} contains no audio samples")
     return {"waveform": torch.from_numpy(mono).view(1, 1, -1), "sample_rate": rate}
+
+
+def check_format(sample_rate: int, channels: int, name: str = "audio") -> None:
+    """The rate and channel limits of :func:`.waveform.check_audio` for a probed file, without torch
+    (``plan`` reads only the headers)."""
+    from .waveform_limits import MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise ValueError(f"{name} sample_rate {sample_rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz; "
+                         "resample it first")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise ValueError(f"{name} has {channels} channels; 1 to {MAX_CHANNELS} are supported, downmix it first")

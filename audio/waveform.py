@@ -14,9 +14,7 @@ from typing import Any
 
 import torch
 
-MIN_SAMPLE_RATE = 8_000
-MAX_SAMPLE_RATE = 192_000
-MAX_CHANNELS = 8
+from .waveform_limits import MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # noqa: F401
 
 
 def check_audio(audio: Any, name: str = "audio") -> tuple[torch.Tensor, int]:

@@ -88,15 +88,28 @@ def harmonic(hz: float, seconds: float, rate: int = RATE, amplitude: float = 0.3
     return amplitude * sum(np.sin(2 * math.pi * k * hz * t) / k for k in partials) / 1.5
 
 
-@pytest.mark.parametrize(("hz", "kind"), [(82.0, "harmonic"), (110.0, "harmonic"), (220.0, "harmonic"),
-                                          (330.0, "sine"), (440.0, "sine"), (880.0, "sine"), (1000.0, "harmonic")])
-def test_pitch_of_sines_and_voice_like_tones(hz, kind):
-    wave = sine(hz, 6.0) if kind == "sine" else harmonic(hz, 6.0)
-    result = analyse_track(audio(wave), "music")
-    voice = result.voice
+def sung(hz: float, seconds: float, rate: int = RATE, cents: float = 30.0) -> np.ndarray:
+    """A sung note: ``harmonic`` with a 5.5 Hz vibrato of +-``cents``."""
+    t = np.arange(int(seconds * rate)) / rate
+    f = hz * 2 ** (cents / 1200 * np.sin(2 * math.pi * 5.5 * t))
+    phase = 2 * math.pi * np.cumsum(f) / rate
+    partials = [k for k in range(1, 13) if k * hz * 1.02 < rate / 2]
+    return 0.3 * sum(np.sin(k * phase) / k for k in partials) / 1.5
+
+
+@pytest.mark.parametrize("hz", [82.0, 110.0, 220.0, 440.0, 1000.0])
+def test_pitch_of_sung_notes(hz):
+    voice = analyse_track(audio(sung(hz, 6.0)), "music").voice
     assert voice.fraction > 0.9
     assert voice.pitch_median_hz == pytest.approx(hz, rel=0.01)
-    assert voice.pitch_low_hz == pytest.approx(hz, rel=0.02) and voice.pitch_high_hz == pytest.approx(hz, rel=0.02)
+    assert voice.pitch_low_hz == pytest.approx(hz, rel=0.03) and voice.pitch_high_hz == pytest.approx(hz, rel=0.03)
+
+
+@pytest.mark.parametrize(("hz", "kind"), [(110.0, "harmonic"), (220.0, "harmonic"), (440.0, "sine")])
+def test_steady_tones_are_not_voices(hz, kind):
+    """A held synthesised pitch, however voice-like its spectrum, is a pad: nothing moves."""
+    wave = sine(hz, 6.0) if kind == "sine" else harmonic(hz, 6.0)
+    assert analyse_track(audio(wave), "music").voice.fraction < 0.1
 
 
 def test_bass_lines_clicks_and_noise_are_not_voice():
@@ -152,7 +165,8 @@ def _speech_like(noise_gain: float) -> np.ndarray:
     rng = np.random.default_rng(5)
     seconds = 12.0
     t = np.arange(int(seconds * RATE)) / RATE
-    voice = sum(np.sin(2 * math.pi * 180 * k * t) / k for k in range(1, 12))
+    phase = 2 * math.pi * np.cumsum(180 * 2 ** (0.03 * np.sin(2 * math.pi * 5 * t))) / RATE
+    voice = sum(np.sin(k * phase) / k for k in range(1, 12))
     gate = (np.mod(t, 2.0) < 1.2).astype(float)
     return 0.2 * voice * gate + noise_gain * rng.standard_normal(len(t))
 
@@ -188,7 +202,7 @@ def test_rates_and_channel_counts(rate, channels):
 
 
 def test_batch_analyses_item_zero_and_says_so():
-    x = torch.from_numpy(np.stack([sine(440, 4.0), np.zeros(RATE * 4)])).float().unsqueeze(1)
+    x = torch.from_numpy(np.stack([sung(440, 4.0), np.zeros(RATE * 4)])).float().unsqueeze(1)
     result = analyse_track({"waveform": x, "sample_rate": RATE})
     assert result.batch_size == 2 and result.voice.fraction > 0.9
     assert "batch item 1 of 2" in format_report(result)

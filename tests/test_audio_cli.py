@@ -28,7 +28,7 @@ def song(tmp_path_factory):
     kick = np.exp(-np.mod(t, beat) * 25) * np.sin(2 * math.pi * 55 * t)
     level = np.interp(t, [0, 20, 20.5, 80, 80.5, 110, 110.5, 170, 180], [0.2, 0.2, 0.6, 0.6, 1, 1, 0.6, 0.6, 0.1])
     sung = ((t > 20) & (t < 170)).astype(float)
-    pitch = 196 * 2 ** (np.floor(t / (2 * beat)) % 5 / 12)
+    pitch = 196 * 2 ** (np.floor(t / (2 * beat)) % 5 / 12 + 0.03 * np.sin(2 * math.pi * 5.5 * t))  # vibrato
     phase = 2 * math.pi * np.cumsum(pitch) / RATE
     voice = sum(np.sin(k * phase) / k for k in range(1, 10)) * sung
     mono = level * (0.4 * kick + 0.12 * voice + 0.01 * rng.standard_normal(len(t)))
@@ -85,9 +85,14 @@ def test_analyze_bad_input(args, needle, capsys, song):
 
 def test_vocal_pitch_node_downmixes_channels_not_batch():
     rate = 16_000
-    t = torch.arange(rate * 3) / rate
-    first = torch.stack([torch.sin(2 * math.pi * 440 * t), torch.sin(2 * math.pi * 440 * t)]) * 0.3
-    second = torch.stack([torch.sin(2 * math.pi * 330 * t), torch.zeros_like(t)]) * 0.3
+    t = torch.arange(rate * 3, dtype=torch.float64) / rate
+
+    def sung(hz):  # harmonics with a 5.5 Hz vibrato: a steady tone would be a pad, not a voice
+        phase = 2 * math.pi * torch.cumsum(hz * 2 ** (0.025 * torch.sin(2 * math.pi * 5.5 * t)), 0) / rate
+        return sum(torch.sin(k * phase) / k for k in range(1, 8)).float() * 0.2
+
+    first = torch.stack([sung(440), sung(440)])
+    second = torch.stack([sung(330), torch.zeros(len(t))])
     batch = torch.stack([first, second])  # [2, 2, N]
     node = NODE_CLASS_MAPPINGS["AudioVocalPitch"]()
     report, fraction, low, median, high = node.execute({"waveform": batch, "sample_rate": rate})
