@@ -93,6 +93,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work inflates the medians; "
+          "the minimum is the cost on an idle machine)")
     pack = pack_import(args.repeat)
     print(f"pack import after {PRELOAD}: median {pack['median_ms']:.1f} ms (min {pack['min_ms']:.1f} ms, "
           f"target <= 50 ms), {pack['nodes']} nodes, {pack['modules']} new modules, heavy: {pack['heavy'] or 'none'}")
