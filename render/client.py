@@ -188,6 +188,8 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
     printer = ProgressPrinter(progress_stream)
     submitted_id = None  # set once POST /prompt may have queued the job: any failure then interrupts it
     try:
+        printer.say(f"contacting {transport.base}")
+        transport.check_alive()
         printer.say(f"uploading AUDIO {Path(job.audio).name} ({_size(job.audio)}) to {transport.base}")
         audio_name = transport.upload(job.audio)
         image_name = None

@@ -155,6 +155,17 @@ class ComfyTransport:
             raise ComfyError(f"{what}: HTTP {response.status_code}: {response.text[:300]}")
         return response
 
+    ALIVE_TIMEOUT = 5.0
+    """Seconds a server gets to answer the first request of a render: ComfyUI answers
+    ``/system_stats`` at once, even while it renders, so a silent server is hung."""
+
+    def check_alive(self) -> None:
+        """One quick ``GET /system_stats`` (any HTTP answer counts); a server that accepts the
+        connection and stays silent fails here in seconds, before any file is uploaded.
+        Connection errors are retried as usual (a server that is still starting)."""
+        self.request("GET", "/system_stats", resend_after_timeout=False,
+                     timeout=(self.connect_timeout, min(self.timeout, self.ALIVE_TIMEOUT)))
+
     def upload(self, path: str | Path, *, subfolder: str = "", overwrite: bool = True) -> str:
         """Upload a local file to ComfyUI's input folder; returns the name a loader node takes."""
         path = Path(path)

@@ -154,3 +154,16 @@ def test_local_checks_come_before_any_upload(scripted, files, tmp_path, capsys):
         assert main(["render", *argv, "--server", server.url, "--no-track"]) == 2, argv
         assert needle in capsys.readouterr().err, argv
     assert server.calls == []
+
+
+def test_a_server_that_answers_nothing_fails_in_seconds_at_default_timeouts(scripted, files, tmp_path):
+    audio, _, workflow = files
+    server = scripted({"GET /system_stats": "hang", "POST /upload": "hang"})
+    transport = ComfyTransport(server.url, backoff=0.01)  # default 30 s read timeout
+    started = time.monotonic()
+    result = render(transport, RenderJob(audio=str(audio), workflow=str(workflow)), tmp_path / "out",
+                    progress_stream=open(tmp_path / "progress.txt", "w"))
+    assert time.monotonic() - started < 10
+    assert result["status"] == "failed" and "/system_stats" in result["error"]
+    assert server.count("POST", "/upload") == 0  # nothing uploaded to a hung server
+    assert "contacting" in (tmp_path / "progress.txt").read_text()
