@@ -47,10 +47,11 @@ class ComfyServer:
     ComfyUI's API) is a list whose items may contain ``{port}`` and ``{host}``."""
 
     def __init__(self, comfy_dir: str, *, port: int | None = None, extra_args: list[str] | None = None,
-                 command: list[str] | None = None, gpu_ids: list[str] | None = None, start_timeout_s: float = 600):
+                 command: list[str] | None = None, gpu_ids: list[str] | None = None, start_timeout_s: float = 600,
+                 host: str | None = None):
         import ray
 
-        self.host = ray.util.get_node_ip_address()
+        self.host = host or ray.util.get_node_ip_address()
         self.port = port or free_port()
         ids = gpu_ids if gpu_ids is not None else [str(g) for g in ray.get_gpu_ids()]
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": ",".join(ids)}
@@ -93,7 +94,7 @@ class ComfyServer:
 
 def start_servers(comfy_dir: str, count: int | None = None, *, gpus_per_server: float = 1.0, address: str | None = None,
                   extra_args: list[str] | None = None, command: list[str] | None = None,
-                  num_cpus_per_server: float = 1.0) -> list[str]:
+                  num_cpus_per_server: float = 1.0, host: str | None = None) -> list[str]:
     """Start ``count`` servers (default: one per GPU of the cluster) as detached named actors;
     returns their URLs."""
     ray = connect(address)
@@ -106,7 +107,7 @@ def start_servers(comfy_dir: str, count: int | None = None, *, gpus_per_server: 
     existing = len(list_server_actors(ray))
     handles = [actor.options(name=f"{PREFIX}{existing + i}", namespace=NAMESPACE, lifetime="detached",
                              num_gpus=gpus_per_server, num_cpus=num_cpus_per_server).remote(
-        comfy_dir, extra_args=extra_args, command=command, gpu_ids=None if gpus_per_server else [])
+        comfy_dir, extra_args=extra_args, command=command, gpu_ids=None if gpus_per_server else [], host=host)
         for i in range(count)]
     return [ray.get(h.url.remote()) for h in handles]
 

@@ -190,3 +190,34 @@ def test_servers_option_is_checked_before_ray_starts(tmp_path, capsys):
     assert read_servers(str(listing)) == ["http://a:1", "http://127.0.0.1:2"]
     with pytest.raises(ValueError, match="twice"):
         read_servers("http://a:1,http://a:1")
+
+
+def test_comfy_server_actor_owns_its_process_and_is_discovered(ray_session, tmp_path):
+    from ltx_audioloop.cluster.comfy_server import discover_servers, start_servers, stop_servers
+
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from tests.test_render_client import serve_forever; "
+            "serve_forever(int(sys.argv[2]), 0.0)")
+    urls = start_servers(str(ROOT), 1, gpus_per_server=0, num_cpus_per_server=0, host="127.0.0.1",
+                         command=[sys.executable, "-c", code, str(ROOT), "{port}"])
+    try:
+        assert discover_servers(None) == urls
+        assert ComfyTransport(urls[0], attempts=1).request("GET", "/queue").status_code == 200
+    finally:
+        assert stop_servers(None) == 1
+    assert discover_servers(None) == []
+
+
+def test_segments_render_on_the_pool(ray_session, servers, tmp_path, capsys):
+    import av
+
+    pool = servers(2, pass_seconds=0.0, real_video=True)
+    audio = write_wav(tmp_path / "song.wav", seconds=4.0)
+    workflow = write_workflow(tmp_path, make_graph(steps=1, passes=1, loop=False))
+    out = tmp_path / "out"
+    assert main(["render", str(audio), "--workflow", str(workflow), "--servers", ",".join(s.url for s in pool),
+                 "--out", str(out), "--segments", "2", "--window", "1", "--overlap", "0.3", "--crossfade", "2",
+                 "--no-analyze", "--poll", "0.05", "--db", str(tmp_path / "runs.duckdb")]) == 0, capsys.readouterr()
+    with av.open(str(out / "joined.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 100  # 4 s at 25 fps, crossfade included
+    servers_used = {line.split(" on ")[1] for line in capsys.readouterr().out.splitlines() if ": success on " in line}
+    assert servers_used == {s.url for s in pool}  # both segments at once, one per server
