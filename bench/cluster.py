@@ -64,6 +64,7 @@ def timed_pool(urls, jobs, folder: Path) -> float:
 
     pool = ServerPool(urls, track=False, poll_s=0.05)
     try:
+        pool.ray.get([worker.answers.remote() for worker in pool.workers.values()])  # worker processes up
         with open(os.devnull, "w") as sink:
             started = time.perf_counter()
             summary = pool.run(jobs, folder / f"out{time.monotonic_ns()}", None, sink)

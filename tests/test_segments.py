@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import av
@@ -94,6 +95,11 @@ def test_segmented_render_joins_to_the_audio_length(tmp_path, capsys):
         # each segment restarts its own frame count at its cut (grid of 24 frames)
         cuts = [i for i in range(1, len(levels)) if levels[i] < levels[i - 1] - 10]
         assert cuts and all(c % 24 == 0 for c in cuts) and len(cuts) == 2
+        report = out / "metrics.json"
+        assert main(["metrics", str(joined), "--cuts", ",".join(str(c) for c in cuts), "--window", "1",
+                     "--overlap", "0.3", "--json-out", str(report), "--no-track"]) == 0
+        scored = json.loads(report.read_text())
+        assert [s["frame"] for s in scored["cut_seams"]] == cuts and scored["summary"]["cut_seam_max"] > 3
         assert main(args) == 0  # run again: every segment skipped, joined again
         assert "segment-000: skipped" in capsys.readouterr().out
     finally:
