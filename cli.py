@@ -19,7 +19,8 @@ from .workflows import commands as workflow_commands
 log = logging.getLogger("ltx_audioloop")
 
 # subcommands implemented in their own subpackages: <name>/command.py with add_parser() and run()
-SUBPACKAGE_COMMANDS = {"render": "render", "metrics": "metrics", "runs": "runs", "assemble": "assembly"}
+SUBPACKAGE_COMMANDS = {"render": "render", "metrics": "metrics", "runs": "runs", "assemble": "assembly",
+                       "serve": "cluster"}
 
 DEMO_SECONDS = 75.0
 DEMO_SCHEDULE = """\
@@ -51,6 +52,9 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--blend", type=float, default=0.0, help="blend_seconds of the schedule (default 0)")
     plan.add_argument("--no-snap", action="store_true", help="do not snap schedule boundaries to the stride grid")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.add_argument("--segments", type=int, metavar="N",
+                      help="also show where 'render --segments N' cuts the track (stride grid, sections, quiet moments)")
+    plan.add_argument("--segment-seconds", type=float, metavar="S", help="as --segments, about S seconds each")
     plan.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
     plan.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
     extract_command.add_parser(commands)
@@ -109,22 +113,39 @@ def _run_plan(args: argparse.Namespace) -> int:
         warn_if_truncated(Path(args.audio), declared_wav_seconds(Path(args.audio)), info.duration)
     geometry = loop_geometry(args.window, args.overlap, args.fps)
     plan = build_render_plan(duration, geometry, schedule, args.blend, not args.no_snap)
+    segments = []
+    if args.segments is not None or args.segment_seconds is not None:
+        from .render.segments import plan_segments, segment_count
+
+        count = segment_count(duration, args.segments, args.segment_seconds)
+        hints = ([], None)
+        if args.audio and count > 1:
+            from .render.segmented import cut_hints
+
+            hints = cut_hints(args.audio)
+        segments = plan_segments(duration, geometry, count, boundaries=hints[0], quietness=hints[1])
     if args.png:
         from .loop.timeline import render_timeline
         from .safeio import atomic_output
 
         with atomic_output(args.png) as temporary:
-            render_timeline(plan, waveform, rate).save(temporary, format="PNG")
+            render_timeline(plan, waveform, rate, cuts=[s.start_seconds for s in segments[1:]]).save(
+                temporary, format="PNG")
     if args.json:
         data = plan.to_dict()
         data["source"] = str(args.audio) if args.audio else "demo"
         if args.png:
             data["png"] = str(args.png)
+        if segments:
+            data["segments"] = [s.to_dict() for s in segments]
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         source = args.audio or f"demo song ({DEMO_SECONDS:.0f} s, synthesised)"
         print(f"Source: {source}")
         print(plan.summary())
+        for seg in segments:
+            print(f"segment {seg.index}: frames {seg.start}..{seg.end} ({seg.frames}), "
+                  f"{seg.start_seconds:.2f}-{seg.end_seconds:.2f} s")
         if args.png:
             print(f"Timeline picture: {args.png}")
     return 0

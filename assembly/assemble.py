@@ -21,7 +21,7 @@ import numpy as np
 
 from ..safeio import atomic_output, check_not_input
 
-from .audio import build_audio, samples_at
+from .audio import build_audio, fit_track, probe_track, samples_at
 from .clips import Clip, parse_spec, probe
 from .watermark import Watermark
 from ..audio.media_errors import describe_media_error
@@ -104,10 +104,12 @@ def _audio_frame(block: np.ndarray, fmt: str, layout: str, rate: int, pts: int) 
 def assemble(specs: list[str], output: str | Path, *, crossfade: int = 0, watermark: str | Path | None = None,
              watermark_scale: float = 0.15, watermark_opacity: float = 1.0, watermark_position: str = "br",
              audio_codec: str | None = None, sample_rate: int | None = None, crf: int = 18,
-             preset: str = "medium") -> dict:
+             preset: str = "medium", audio_track: str | Path | None = None) -> dict:
     """Write the assembled video to ``output``; returns ``{frames, fps, audio_samples, sample_rate, ...}``.
 
     Everything is checked (clips, frame rates, crossfade, watermark file) before the output is opened.
+    ``audio_track``: a file whose first audio stream is muxed over the whole output instead of the
+    clips' audio (cut or padded with silence to the output's length, see :func:`.audio.fit_track`).
     """
     output = Path(output)
     check_output_options(output, sample_rate, crf, preset)
@@ -118,11 +120,16 @@ def assemble(specs: list[str], output: str | Path, *, crossfade: int = 0, waterm
     width, height = clips[0].width - clips[0].width % 2, clips[0].height - clips[0].height % 2
     mark = Watermark(watermark, width, height, scale=watermark_scale, opacity=watermark_opacity,
                      position=watermark_position) if watermark else None
-    with_audio = [c for c in clips if c.audio_rate]
-    rate = sample_rate or (with_audio[0].audio_rate if with_audio else None)
-    channels = min(2, max((c.audio_channels for c in with_audio), default=0)) or None
     codec = audio_codec or DEFAULT_AUDIO_CODEC.get(output.suffix.lower(), "aac")
-    audio = build_audio(clips, placements, total, fps, rate, channels, crossfade) if rate else None
+    if audio_track is not None:
+        track_rate, track_channels = probe_track(audio_track)
+        rate, channels = sample_rate or track_rate, min(2, track_channels)
+        audio = fit_track(audio_track, total, fps, rate, channels)
+    else:
+        with_audio = [c for c in clips if c.audio_rate]
+        rate = sample_rate or (with_audio[0].audio_rate if with_audio else None)
+        channels = min(2, max((c.audio_channels for c in with_audio), default=0)) or None
+        audio = build_audio(clips, placements, total, fps, rate, channels, crossfade) if rate else None
     try:
         with atomic_output(output) as temporary:
             frames = _encode(temporary, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate,

@@ -63,3 +63,25 @@ def build_audio(clips, placements: list[int], total_frames: int, fps: Fraction, 
         stop = min(out.shape[1], start + segment.shape[1])
         out[:, start:stop] += segment[:, : stop - start]
     return out
+
+
+def probe_track(path) -> tuple[int, int]:
+    """``(sample rate, channels)`` of the first audio stream of ``path``; ValueError if it has none."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise ValueError(f"--audio {path} has no audio stream")
+            stream = container.streams.audio[0]
+            return int(stream.rate), int(stream.channels)
+    except av.error.FFmpegError as err:
+        raise ValueError(f"--audio {path} is not an audio file FFmpeg can read ({err})") from None
+
+
+def fit_track(path, total_frames: int, fps: Fraction, rate: int, channels: int) -> np.ndarray:
+    """The whole track of ``path`` as ``(channels, round(T sr / fps))``: cut at the end of the
+    video, or padded with silence (less than one frame for a video of ``ceil(D fps)`` frames)."""
+    track = decode_track(path, rate, channels)
+    out = np.zeros((channels, samples_at(total_frames, fps, rate)), np.float32)
+    keep = min(out.shape[1], track.shape[1])
+    out[:, :keep] = track[:, :keep]
+    return out

@@ -17,6 +17,9 @@ def add_parser(commands) -> None:
     )
     assemble.add_argument("clips", nargs="+", help="clip files, optionally PATH@START:END (frames)")
     assemble.add_argument("-o", "--out", type=Path, required=True, help="output video (.mp4, .mkv or .mov)")
+    assemble.add_argument("--audio", metavar="FILE",
+                          help="mux this track once over the whole video instead of the clips' audio "
+                               "(cut or padded with silence to the video's length)")
     assemble.add_argument("--crossfade", type=int, default=0, metavar="FRAMES", help="crossfade length in frames")
     assemble.add_argument("--watermark", help="RGBA image composited on every frame (default $LTX_AUDIOLOOP_WATERMARK)")
     assemble.add_argument("--watermark-scale", type=float, default=0.15, help="width as a fraction of the video's")
@@ -43,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"watermark {mark}: no such file; refusing to assemble without it "
                          "(fix the path, or unset $LTX_AUDIOLOOP_WATERMARK)")
     check_output_options(args.out, args.sample_rate, args.crf, args.preset)
-    check_not_input(args.out, [parse_spec(spec)[0] for spec in args.clips] + ([mark] if mark else []), "-o/--out")
+    check_not_input(args.out, [parse_spec(spec)[0] for spec in args.clips] + ([mark] if mark else [])
+                    + ([args.audio] if args.audio else []), "-o/--out")
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                 if k not in ("func", "command", "verbose", "db", "no_track")}
     settings["watermark"] = str(mark) if mark else None
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         result = assemble(args.clips, args.out, crossfade=args.crossfade, watermark=mark,
                           watermark_scale=args.watermark_scale, watermark_opacity=args.watermark_opacity,
                           watermark_position=args.watermark_position, audio_codec=args.audio_codec,
-                          sample_rate=args.sample_rate, crf=args.crf, preset=args.preset)
+                          sample_rate=args.sample_rate, crf=args.crf, preset=args.preset,
+                          audio_track=args.audio)
     except Exception as err:
         tracker.finish(run_id, "failed", error=str(err))
         raise

@@ -623,13 +623,21 @@ def _tick_step(total_seconds: float, plot_width: float) -> int:
 # ----------------------------------------------------------------------------- public API
 
 
+CUT_LINE = (214, 40, 160)
+"""Colour of the segment cuts of ``plan --segments``."""
+
+
 def render_timeline(
     plan: RenderPlan,
     waveform: torch.Tensor | None,
     sample_rate: int | None,
     width: int = 1600,
+    cuts: Sequence[float] = (),
 ) -> Image.Image:
     """Draw ``plan`` as an RGB timeline picture ``width`` px wide (see the module docstring).
+
+    ``cuts``: segment cut points (seconds) of ``render --segments``, drawn as labelled lines
+    across the waveform and the passes.
 
     ``waveform`` is the track's audio, ``[B, C, N]`` samples (``[C, N]`` and ``[N]`` accepted)
     at ``sample_rate`` Hz, so ``N / sample_rate`` seconds long; it is drawn from 0 s on the same
@@ -658,6 +666,10 @@ def render_timeline(
                    background=BAND_BACKGROUND)
     audio_end_x = round(layout.x(plan.loop.audio_seconds))
     draw.line([(audio_end_x, layout.wave_top), (audio_end_x, layout.lanes_bottom)], fill=AUDIO_END_LINE)
+    for number, cut in enumerate(cuts, 1):
+        x = round(layout.x(cut))
+        draw.line([(x, layout.wave_top), (x, layout.lanes_bottom)], fill=CUT_LINE, width=3)
+        _draw_text(draw, x + 4, layout.wave_top + 10, f"cut {number}", font, CUT_LINE, background=BAND_BACKGROUND)
     _draw_axis(draw, layout, font)
     return image
 

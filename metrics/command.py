@@ -22,6 +22,8 @@ def add_parser(commands) -> None:
                          help="first boundary in seconds (default: the initial window, or S with --stride)")
     metrics.add_argument("--window", type=float, default=19.88, help="window seconds for the default geometry")
     metrics.add_argument("--overlap", type=float, default=2.0, help="overlap seconds for the default geometry")
+    metrics.add_argument("--cuts", metavar="FRAME,FRAME,...",
+                         help="segment cut frames of a 'render --segments' join: their seams are scored apart")
     metrics.add_argument("--png", type=Path, help="plot file (default VIDEO.metrics.png)")
     metrics.add_argument("--json-out", type=Path, help="write the JSON here instead of stdout")
     metrics.add_argument("--db", type=Path, help="run tracker file (see 'runs')")
@@ -42,8 +44,15 @@ def run(args: argparse.Namespace) -> int:
             check_not_input(path, [args.video, args.audio], option)
     settings = {"video": str(args.video), "audio": str(args.audio) if args.audio else None, "stride": args.stride,
                 "first": args.first, "window": args.window, "overlap": args.overlap}
+    cuts = None
+    if args.cuts:
+        try:
+            cuts = [int(item) for item in args.cuts.split(",") if item.strip()]
+        except ValueError:
+            raise ValueError(f"--cuts {args.cuts!r} must be whole frame numbers separated by commas, e.g. 448,1344") from None
+        settings["cuts"] = cuts
     report = compute_metrics(args.video, args.audio, stride_s=args.stride, first_s=args.first,
-                             window_s=args.window, overlap_s=args.overlap)
+                             window_s=args.window, overlap_s=args.overlap, cuts=cuts)
     json.dumps(report, allow_nan=False)  # a non-finite value is refused before anything is written
     with atomic_output(png) as temporary:
         render_metrics_plot(report).save(temporary, format="PNG")

@@ -90,12 +90,22 @@ def _check_finite(samples: np.ndarray, what: str) -> None:
 
 def compute_metrics(video: str | Path, audio: str | Path | None = None, *, stride_s: float | None = None,
                     first_s: float | None = None, window_s: float = 19.88, overlap_s: float = 2.0,
-                    neighbours: int = 8, max_width: int = 96, max_lag_s: float = 2.0) -> dict:
-    """Decode ``video`` (and ``audio``, the source track) and compute every metric of the module doc."""
+                    neighbours: int = 8, max_width: int = 96, max_lag_s: float = 2.0,
+                    cuts: list[int] | None = None) -> dict:
+    """Decode ``video`` (and ``audio``, the source track) and compute every metric of the module doc.
+
+    ``cuts``: the segment cut frames of a video joined by ``render --segments``; their seam
+    scores (same rule, every boundary and cut excluded from the neighbours) are reported apart."""
     stats = video_stats(video, max_width)
     boundaries, first, stride = boundary_frames(stats.frames, stats.fps, stride_s=stride_s, first_s=first_s,
                                                 window_s=window_s, overlap_s=overlap_s)
-    seams = seam_scores(stats.diffs, boundaries, neighbours)
+    cuts = sorted(set(cuts or []))
+    bad = [c for c in cuts if not 0 < c < stats.frames]
+    if bad:
+        raise ValueError(f"--cuts {bad[0]} is not inside the video's {stats.frames} frames")
+    seams = seam_scores(stats.diffs, sorted(set(boundaries) - set(cuts)), neighbours)
+    cut_seams = [s for s in seam_scores(stats.diffs, sorted(set(boundaries) | set(cuts)), neighbours)
+                 if s["frame"] in cuts] if cuts else []
     drift = colour_drift(stats.means, boundaries, stats.fps)
     durations = {"video_frames": stats.frames, "fps": stats.fps, "video_s": stats.duration}
     offset = None
@@ -121,11 +131,12 @@ def compute_metrics(video: str | Path, audio: str | Path | None = None, *, strid
         "drift_last": drift[-1]["drift_de"],
         "offset_s": offset["offset_s"] if offset else None,
         "duration_diff_s": durations.get("video_minus_source_s"),
+        "cut_seam_max": max((s["score"] for s in cut_seams), default=None),
     }
     return {
         "video": str(video), "audio": str(audio) if audio else None,
         "geometry": {"first_frame": first, "stride_frames": stride, "boundaries": boundaries},
-        "summary": summary, "seams": seams, "drift": drift, "offset": offset, "durations": durations,
+        "summary": summary, "seams": seams, "cut_seams": cut_seams, "drift": drift, "offset": offset, "durations": durations,
         "frame_diffs": [round(float(d), 4) for d in stats.diffs],
         "size": [stats.width, stats.height],
     }

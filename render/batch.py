@@ -127,10 +127,18 @@ def run_batch(transport: ComfyTransport, jobs: list[tuple[str, RenderJob]], out_
     return summary
 
 
-def _recover(transport: ComfyTransport, previous: list[dict], job_dir: Path, tracker, poll_s: float = 1.0) -> str | None:
-    """Complete a crashed run whose prompt succeeded (or still runs) on the server; returns its run id."""
+def _recover(transport: ComfyTransport | None, previous: list[dict], job_dir: Path, tracker, poll_s: float = 1.0,
+             transport_for=None) -> str | None:
+    """Complete a crashed run whose prompt succeeded (or still runs) on the server; returns its run id.
+
+    ``transport_for(server_url)`` (a pool of servers) gives the transport of the server each run
+    was recorded on; without it every run is looked up on ``transport``."""
     for row in reversed(previous):
         if row["status"] not in ("running", "aborted") or not row.get("prompt_id"):
+            continue
+        if transport_for is not None and row.get("server"):
+            transport = transport_for(row["server"])
+        if transport is None:
             continue
         try:
             entry = transport.history(row["prompt_id"])

@@ -40,8 +40,13 @@ PNG_BYTES = b"\x89PNG\r\n\x1a\nfake"
 class FakeComfy:
     """Minimal ComfyUI: upload, prompt (with validation), ws events, history, queue, view, interrupt, free."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0, pass_seconds: float = 0.0, serial: bool = False, real_video: bool = False):
+        self.pass_seconds = pass_seconds  # simulated seconds per pass (initial render or loop iteration)
+        self.serial = serial  # one prompt at a time, as ComfyUI's single executor
+        self.real_video = real_video  # outputs a real mp4 of as many frames as the loop render of the audio
+        self.bind_port = port
         self.calls: list[tuple[str, str, object]] = []
+        self.files: dict[str, bytes] = {}
         self.uploads: dict[str, bytes] = {}
         self.prompts: dict[str, dict] = {}
         self.history: dict[str, dict] = {}
@@ -85,7 +90,8 @@ class FakeComfy:
         runner = web.AppRunner(app)
         self.loop.run_until_complete(runner.setup())
         sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self.bind_port))
+        self.executor_lock = asyncio.Lock()
         self.port = sock.getsockname()[1]
         self.loop.run_until_complete(web.SockSite(runner, sock).start())
         self._ready.set()
@@ -139,6 +145,13 @@ class FakeComfy:
             await ws.send_json({"type": kind, "data": data})
 
     async def execute(self, pid):
+        if self.serial:
+            async with self.executor_lock:
+                await self._execute(pid)
+        else:
+            await self._execute(pid)
+
+    async def _execute(self, pid):
         graph = self.prompts[pid]["graph"]
         sampler = next(n["inputs"] for n in graph.values() if n["class_type"] == "FakeSampler")
         loop_id = next((nid for nid, n in graph.items() if n["class_type"] == "TensorLoopOpen"), None)
@@ -153,6 +166,8 @@ class FakeComfy:
             if p and loop_id:
                 await self.send(pid, "progress", {"value": p - 1, "max": passes - 1, "prompt_id": pid, "node": loop_id})
             await self.send(pid, "executing", {"node": node, "display_node": "10", "prompt_id": pid})
+            if self.pass_seconds:
+                await asyncio.sleep(self.pass_seconds)
             for k in range(1, steps + 1):
                 await self.send(pid, "progress", {"value": k, "max": steps, "prompt_id": pid, "node": node})
                 ws = self.sockets.get(self.prompts[pid]["client_id"])
@@ -180,6 +195,13 @@ class FakeComfy:
                               "gifs": [{"filename": "clip_00001.mp4", "subfolder": "vid", "type": "output",
                                         "format": "video/h264-mp4"}]},
                        "31": {"images": [{"filename": "preview.png", "subfolder": "", "type": "temp"}]}}
+            if self.real_video:
+                name = f"loop_{pid[:8]}.mp4"
+                audio_name = next(n["inputs"]["audio"] for n in graph.values() if n["class_type"] == "LoadAudio")
+                self.files[name] = await asyncio.get_running_loop().run_in_executor(
+                    None, loop_video, self.uploads[audio_name])
+                outputs["30"]["gifs"] = [{"filename": name, "subfolder": "vid", "type": "output",
+                                          "format": "video/h264-mp4"}]
             if mode == "evil":  # a hostile server: output paths that climb out of --out
                 outputs["30"]["images"] += [
                     {"filename": "x.png", "subfolder": "../../../../escape", "type": "output"},
@@ -235,6 +257,7 @@ class FakeComfy:
         if q.get("type") != "output":
             return web.Response(status=404)
         body = VIDEO_BYTES if q["filename"].endswith(".mp4") else PNG_BYTES
+        body = self.files.get(q["filename"], body)
         return web.Response(body=body)
 
     async def interrupt(self, request):
@@ -249,6 +272,43 @@ class FakeComfy:
     async def free(self, request):
         self.calls.append(("POST", "/free", await request.json()))
         return web.Response(status=200)
+
+
+def loop_video(wav_bytes: bytes, fps: int = 25) -> bytes:
+    """A real mp4 as long as the loop render of a WAV: ``8 ceil((ceil(D fps) - 1) / 8) + 1`` frames,
+    16x16, frame ``i`` filled with grey level ``i % 256`` (so joins can be checked frame by frame)."""
+    import io
+    import math
+    import wave
+
+    import av
+    import numpy as np
+
+    with wave.open(io.BytesIO(wav_bytes)) as handle:
+        seconds = handle.getnframes() / handle.getframerate()
+    needed = max(1, math.ceil(seconds * fps - 1e-6))
+    frames = 8 * math.ceil((needed - 1) / 8) + 1
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width = stream.height = 16
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for index in range(frames):
+            image = np.full((16, 16, 3), index % 256, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def serve_forever(port: int, pass_seconds: float, real_video: bool = False) -> None:
+    """Run one fake ComfyUI in this process (for tests and bench/ that start servers as
+    subprocesses, so that one can be killed); prints ``port N`` once it listens."""
+    server = FakeComfy(port=port, pass_seconds=pass_seconds, serial=True, real_video=real_video)
+    print(f"port {server.port}", flush=True)
+    server.thread.join()
 
 
 @pytest.fixture(scope="module")
