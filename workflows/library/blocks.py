@@ -96,6 +96,22 @@ def sample_av(wf: Workflow, *, model: OutputRef, positive: OutputRef, negative: 
     return split["video_latent"], split["audio_latent"]
 
 
+DECODE_CHUNK_LATENT_FRAMES = 16
+DECODE_CONTEXT_LATENT_FRAMES = 4
+VIDEO_CRF = 19
+
+
+def stream_to_file(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,
+                   fps: float = FPS) -> OutputRef:
+    """Decode in overlapping temporal chunks and stream into an H.264 file: memory flat in the track's length."""
+    inputs = {"audio": audio} if audio is not None else {}
+    writer = wf.add("AudioLoopSaveVideo", title="Decode in chunks and save (flat memory)", vae=vae, latent=latent,
+                    filename_prefix=prefix, fps=float(fps), codec="h264", crf=VIDEO_CRF, pixel_format="yuv420p",
+                    container="mp4", preset="medium", chunk_latent_frames=DECODE_CHUNK_LATENT_FRAMES,
+                    context_latent_frames=DECODE_CONTEXT_LATENT_FRAMES, spatial_tile_size=0, **inputs)
+    return writer["video"]
+
+
 def decode_and_save(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,
                     fps: float = FPS) -> None:
     """One spatially tiled decode (no temporal tiles, so no decoder seams), then mux and save."""
