@@ -53,11 +53,12 @@ class AudioLoopSaveVideo:
                                            "tooltip": "Encoder speed/size trade-off; slower presets make smaller files."}),
                 "chunk_latent_frames": ("INT", {"default": DEFAULT_CHUNK_LATENT_FRAMES, "min": 1, "max": 4096,
                                                 "tooltip": "Latent frames kept per decode chunk (8 pixel frames each; "
-                                                           "16 = 5.1 s at 25 fps). Memory grows with it, not with "
+                                                           "24 = 7.7 s at 25 fps). Memory grows with it, not with "
                                                            "the track."}),
                 "context_latent_frames": ("INT", {"default": DEFAULT_CONTEXT_LATENT_FRAMES, "min": 1, "max": 256,
                                                   "tooltip": "Extra latent frames decoded on each side of a chunk and "
-                                                             "dropped, so chunk joins match a one-shot decode."}),
+                                                             "dropped, so chunk joins match a one-shot decode "
+                                                             "(6 matched it within rounding; 4 left small steps)."}),
                 "spatial_tile_size": ("INT", {"default": 0, "min": 0, "max": 4096, "step": 32,
                                               "tooltip": "0 decodes whole frames; a size in pixels (e.g. 512) "
                                                          "decodes spatial tiles for large frames on small GPUs."}),

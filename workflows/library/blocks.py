@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...video.chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES
 from ..graph import OutputRef, Workflow
 
 CHECKPOINT = "ltx-2.3-22b-distilled.safetensors"
@@ -96,8 +97,8 @@ def sample_av(wf: Workflow, *, model: OutputRef, positive: OutputRef, negative: 
     return split["video_latent"], split["audio_latent"]
 
 
-DECODE_CHUNK_LATENT_FRAMES = 16
-DECODE_CONTEXT_LATENT_FRAMES = 4
+DECODE_CHUNK_LATENT_FRAMES = DEFAULT_CHUNK_LATENT_FRAMES
+DECODE_CONTEXT_LATENT_FRAMES = DEFAULT_CONTEXT_LATENT_FRAMES
 VIDEO_CRF = 19
 
 
