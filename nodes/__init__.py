@@ -7,6 +7,7 @@ from .latent_nodes import AudioLoopJoinLatents, AudioLoopWindowLatent, FreezeAud
 from .image_nodes import AudioLoopJoinImages, ImageContextExtract, ImageOverlapTrim
 from .loop_control import AudioDuration, AudioLoopController, AudioLoopPlanner
 from .memory_nodes import IterationCleanup, PurgeVRAM
+from .video_nodes import AudioLoopSaveVideo
 from .schedule_nodes import (
     ConditioningSelectByIteration,
     ImageBlend_AudioLoop,
@@ -42,6 +43,7 @@ NODE_CLASS_MAPPINGS = {
     "AudioLoopJoinImages": AudioLoopJoinImages,
     "IterationCleanup": IterationCleanup,
     "PurgeVRAM": PurgeVRAM,
+    "AudioLoopSaveVideo": AudioLoopSaveVideo,
     "AudioLoopLTX2NAG": AudioLoopLTX2NAG,
     "AudioLoopHelperSageAttention": AudioLoopHelperSageAttention,
     "AudioPreprocessForLTX": AudioPreprocessForLTX,
@@ -74,6 +76,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     "AudioLoopJoinImages": "Join Loop Images (Audio Loop)",
     "IterationCleanup": "Iteration Cleanup",
     "PurgeVRAM": "Purge VRAM (defensive)",
+    "AudioLoopSaveVideo": "Decode and Save Video (bounded memory)",
     "AudioLoopLTX2NAG": "LTX-2 NAG (Audio Loop)",
     "AudioLoopHelperSageAttention": "AudioLoopHelper Sage Attention",
     "AudioPreprocessForLTX": "Audio Preprocess for LTX (lip sync EQ + loudness)",

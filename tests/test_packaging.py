@@ -26,7 +26,8 @@ ACCEPTED_ACCELERATORS = {
     "Environment :: NPU :: Huawei Ascend", "Environment :: GPU :: Apple Metal",
 }
 # third-party modules the nodes may import: core dependencies, what ComfyUI provides, optional kernels
-NODE_IMPORTS_ALLOWED = {"numpy", "PIL", "av", "torch", "torchaudio", "comfy", "sageattention", "sageattn3"}
+NODE_IMPORTS_ALLOWED = {"numpy", "PIL", "av", "torch", "torchaudio", "comfy", "comfy_api", "folder_paths",
+                        "sageattention", "sageattn3"}  # comfy*, folder_paths: ComfyUI itself
 CORE_FOR_IMPORT = {"numpy": "numpy", "PIL": "pillow", "av": "av"}
 FRONTEND = "comfyui-frontend-package"
 

@@ -91,12 +91,14 @@ def test_primary_workflow_has_the_required_wiring(primary_api):
     assert graph[_find(graph, "KSamplerSelect")]["inputs"]["sampler_name"] == "euler"
     assert all(n["inputs"]["cfg"] == 1.0 for n in graph.values() if n["class_type"] == "CFGGuider")
     assert graph[_find(graph, "EmptyLTXVLatentVideo")]["inputs"]["length"] == [planner, 5]
-    assert sum(n["class_type"] == "LTXVTiledVAEDecode" for n in graph.values()) == 1
+    assert not any(n["class_type"] in ("LTXVTiledVAEDecode", "VAEDecode", "CreateVideo") for n in graph.values())
     assert sum(n["class_type"] == "AudioLoopLTX2NAG" for n in graph.values()) == 1
     width = graph[_find(graph, "EmptyLTXVLatentVideo")]["inputs"]["width"]
     assert width % 64 == 0
-    create = _find(graph, "CreateVideo")
-    assert graph[graph[create]["inputs"]["audio"][0]]["class_type"] == "LoadAudio"
+    writer = graph[_find(graph, "AudioLoopSaveVideo")]["inputs"]
+    assert graph[writer["audio"][0]]["class_type"] == "LoadAudio"
+    assert graph[writer["latent"][0]]["class_type"] == "AudioLoopJoinLatents"
+    assert writer["chunk_latent_frames"] >= 8 and writer["context_latent_frames"] >= 2
 
 
 # -- builder checks -----------------------------------------------------------------------------
@@ -274,19 +276,28 @@ def test_audit_ancestral_sampler_and_cfg(primary_api, registry):
     assert {"sampler", "cfg"} <= _checks(_audit(_broken(primary_api, change), registry))
 
 
+def _add_whole_decode(g, size=512, overlap=64):
+    writer = g[_find(g, "AudioLoopSaveVideo")]["inputs"]
+    g["9999"] = {"class_type": "VAEDecodeTiled", "_meta": {"title": "Decode the whole song"},
+                 "inputs": {"samples": writer["latent"], "vae": writer["vae"], "tile_size": 512, "overlap": 64,
+                            "temporal_size": size, "temporal_overlap": overlap}}
+    g["9998"] = {"class_type": "PreviewImage", "_meta": {"title": "Preview"}, "inputs": {"images": ["9999", 0]}}
+
+
 def test_audit_decoder_tiles_against_the_stride(primary_api, registry):
-    def change(g, size, overlap):
-        decoder = _find(g, "LTXVTiledVAEDecode")
-        node = g[decoder]
-        g[decoder] = {"class_type": "VAEDecodeTiled", "_meta": node["_meta"],
-                      "inputs": {"samples": node["inputs"]["latents"], "vae": node["inputs"]["vae"], "tile_size": 512,
-                                 "overlap": 64, "temporal_size": size, "temporal_overlap": overlap}}
-    assert "decoder_tiles" in _checks(_audit(_broken(primary_api, lambda g: change(g, 64, 8)), registry))
-    assert "decoder_tiles" not in _checks(_audit(_broken(primary_api, lambda g: change(g, 512, 64)), registry))
+    assert "decoder_tiles" in _checks(_audit(_broken(primary_api, lambda g: _add_whole_decode(g, 64, 8)), registry))
+    assert "decoder_tiles" not in _checks(_audit(_broken(primary_api, lambda g: _add_whole_decode(g, 512, 64)),
+                                                 registry))
+
+
+def test_audit_whole_video_decode_after_the_loop(primary_api, registry):
+    report = _audit(_broken(primary_api, _add_whole_decode), registry)
+    assert "whole_video_decode" in _checks(report, "warning")
+    assert "whole_video_decode" not in _checks(_audit(primary_api, registry), "warning")
 
 
 def test_audit_frame_rates(primary_api, registry):
-    graph = _broken(primary_api, lambda g: g[_find(g, "CreateVideo")]["inputs"].update(fps=24.0))
+    graph = _broken(primary_api, lambda g: g[_find(g, "AudioLoopSaveVideo")]["inputs"].update(fps=24.0))
     assert "frame_rate" in _checks(_audit(graph, registry))
 
 

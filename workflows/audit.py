@@ -26,8 +26,10 @@ SAMPLER_WITH_CFG = ("CFGGuider", "KSampler", "KSamplerAdvanced", "STGGuiderAdvan
 STOCHASTIC_SAMPLERS = ("ancestral", "_sde", "dpm_fast", "dpm_adaptive", "ddpm", "lcm")
 FPS_INPUTS = {
     "AudioLoopController": "fps", "AudioLoopPlanner": "fps", "CreateVideo": "fps", "VHS_VideoCombine": "frame_rate",
-    "LTXVConditioning": "frame_rate", "TimestampPromptScheduleBatchEncode": "frame_rate",
+    "LTXVConditioning": "frame_rate", "TimestampPromptScheduleBatchEncode": "frame_rate", "AudioLoopSaveVideo": "fps",
 }
+WHOLE_DECODERS = ("VAEDecode", "VAEDecodeTiled", "LTXVTiledVAEDecode", "LTXVSpatioTemporalTiledVAEDecode")
+STREAMING_WRITER = "AudioLoopSaveVideo"
 AUDIO_LOOP_NODES = ("AudioLoopController", "AudioLoopPlanner")
 
 
@@ -505,6 +507,22 @@ def decoder_tiles_match_the_stride(graph: ApiGraph) -> list[Finding]:
                                     f"the loop's stride is {stride_frames} frames: a seam inside every iteration; use "
                                     "LTXVTiledVAEDecode (spatial tiles only) or size - overlap = the stride",
                                     nid, "decoder_ltx_tiled"))
+    return findings
+
+
+@check
+def loop_output_streamed_to_file(graph: ApiGraph) -> list[Finding]:
+    """A decoder after the loop holds the whole track's frames at once (float32 IMAGE batch)."""
+    findings = []
+    body = graph.loop_body_ids()
+    after_loop = graph.downstream([loop.close_id for loop in graph.loops()])
+    for nid in graph.of_class(*WHOLE_DECODERS):
+        if nid in body or nid not in after_loop:
+            continue
+        findings.append(Finding("warning", "whole_video_decode",
+                                f"{graph.label(nid)} decodes the loop's whole output into one IMAGE batch: memory "
+                                "grows with the track (about 20 GB per minute at 832x448); decode and write it with "
+                                f"{STREAMING_WRITER} (chunked, flat memory)", nid))
     return findings
 
 

@@ -10,7 +10,10 @@ Shape of the graph (latent loop):
 4. loop: ``AudioLoopController`` gives the audio start, seed and window sizes of the iteration;
    the previous tail becomes the kept context of the new window, the same preprocessed image
    guides the window's last frame, the guide is cropped after sampling, the overlap is trimmed;
-5. output: pass 0 and the loop joined, decoded once, muxed with the original audio.
+5. output: pass 0 and the loop joined; ``AudioLoopSaveVideo`` decodes it in overlapping temporal
+   chunks and streams the frames, with the original audio, into the file (memory flat in the
+   track's length). The image-space variant holds every decoded frame by design; its note says
+   how long a track fits in how much memory.
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ ASMR_SCHEDULE = """\
 1:30-3:00: a young woman with long dark hair in a cream knit sweater is tapping a wooden brush on a glass jar, close-up, static camera, soft window light
 3:00+: a young woman with long dark hair in a cream knit sweater is whispering softly, extreme close-up, static camera, soft window light
 """
+
+IMAGE_SPACE_MEMORY_NOTE = (
+    "**Memory.** This image-space loop keeps every decoded frame in RAM as float32 until the save: width x "
+    "height x 12 bytes per frame, 25 frames a second. At 832x448 one copy is 4.5 MB per frame, 6.7 GB per minute "
+    "of video, and the join and the save hold about three copies: plan on about 20 GB of RAM per minute "
+    "(32 GB: about a minute and a half; 64 GB: about three minutes). For longer tracks use the latent loop "
+    "(audio-loop-music-video-latent): its Decode and Save Video node streams the frames into the file in flat memory."
+)
 
 ASMR_NEGATIVE = blocks.NEGATIVE + ", camera movement, zoom, fast motion, loud, crowd"
 
@@ -170,6 +181,7 @@ def build(wf: Workflow, *, schedule: str = MUSIC_SCHEDULE, negative_text: str = 
 
     if image_space:
         with wf.group("Output", color="#6d597a"):
+            wf.note(IMAGE_SPACE_MEMORY_NOTE, title="Memory: how long a track fits")
             joined = wf.add("AudioLoopJoinImages", title="Pass 0 + loop", initial=initial_images,
                             loop_output=loop_close["output"], total_iterations=planner["total_iterations"],
                             expected_frames=planner["rendered_frames"])
@@ -182,7 +194,7 @@ def build(wf: Workflow, *, schedule: str = MUSIC_SCHEDULE, negative_text: str = 
     with wf.group("Output", color="#6d597a"):
         joined = wf.add("AudioLoopJoinLatents", title="Pass 0 + loop", initial=initial, loop_output=loop_close["output"],
                         total_iterations=planner["total_iterations"], expected_frames=planner["rendered_frames"])
-    blocks.decode_and_save(wf, vae=models.vae, latent=joined["latent"], audio=track["AUDIO"], prefix=prefix)
+        blocks.stream_to_file(wf, vae=models.vae, latent=joined["latent"], audio=track["AUDIO"], prefix=prefix)
     blocks.model_note(wf)
     return wf
 

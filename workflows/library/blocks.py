@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...video.chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES
 from ..graph import OutputRef, Workflow
 
 # The files of ComfyUI's own LTX-2.3 templates (comfyui-workflow-templates, video_ltx2_3_flf2v: the
@@ -129,6 +130,22 @@ def sample_av(wf: Workflow, *, model: OutputRef, positive: OutputRef, negative: 
                      sampler=sampler, sigmas=sigmas, latent_image=av["LATENT"])
     split = wf.add("LTXVSeparateAVLatent", title=f"{label}: split", av_latent=sampled["output"])
     return split["video_latent"], split["audio_latent"]
+
+
+DECODE_CHUNK_LATENT_FRAMES = DEFAULT_CHUNK_LATENT_FRAMES
+DECODE_CONTEXT_LATENT_FRAMES = DEFAULT_CONTEXT_LATENT_FRAMES
+VIDEO_CRF = 19
+
+
+def stream_to_file(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,
+                   fps: float = FPS) -> OutputRef:
+    """Decode in overlapping temporal chunks and stream into an H.264 file: memory flat in the track's length."""
+    inputs = {"audio": audio} if audio is not None else {}
+    writer = wf.add("AudioLoopSaveVideo", title="Decode in chunks and save (flat memory)", vae=vae, latent=latent,
+                    filename_prefix=prefix, fps=float(fps), codec="h264", crf=VIDEO_CRF, pixel_format="yuv420p",
+                    container="mp4", preset="medium", chunk_latent_frames=DECODE_CHUNK_LATENT_FRAMES,
+                    context_latent_frames=DECODE_CONTEXT_LATENT_FRAMES, spatial_tile_size=0, **inputs)
+    return writer["video"]
 
 
 def decode_and_save(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,

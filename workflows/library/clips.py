@@ -122,7 +122,8 @@ def keyframe_walkthrough(registry=None) -> Workflow:
         loop_close = wf.add("TensorLoopClose", title="Loop close (drop the shared first frame of later clips)",
                             flow_control=loop_open["flow_control"], processed=cropped["latent"], accumulate=True,
                             overlap=("start", {"overlap_frames": 1}))
-    blocks.decode_and_save(wf, vae=models.vae, latent=loop_close["output"], audio=None,
-                           prefix="ltx-audioloop/walkthrough")
+    with wf.group("Output", color="#6d597a"):
+        blocks.stream_to_file(wf, vae=models.vae, latent=loop_close["output"], audio=None,
+                              prefix="ltx-audioloop/walkthrough")
     blocks.model_note(wf)
     return wf

@@ -1,0 +1,1 @@
+"""Bounded-memory video output: chunked latent decode streamed into a PyAV encoder."""
