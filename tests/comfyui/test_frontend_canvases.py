@@ -1,0 +1,65 @@
+"""ComfyUI's real frontend (headless Chromium) turns every shipped canvas into exactly its shipped API
+form: the same node ids, each with the same class_type and the same inputs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ltx_comfytests import frontend
+from ltx_comfytests.paths import API_DIR, CANVAS_DIR, SHIPPED_NAMES
+
+pytestmark = pytest.mark.comfyui
+
+CANVAS_NAMES = [name for name in SHIPPED_NAMES if (CANVAS_DIR / f"{name}.json").is_file()]
+
+
+@pytest.fixture(scope="module")
+def browser_page(comfy, figures):
+    pytest.importorskip("aiohttp", reason="the frontend driver talks to Chromium through aiohttp")
+    browser = frontend.find_browser()
+    if browser is None:
+        pytest.skip("no Chromium found (set CHROMIUM or install chromium) for the real-frontend checks")
+    with frontend.Frontend(comfy.url, browser) as page:
+        figures["frontend"] = {"page_load_s": round(page.page_load_seconds, 1), "browser": browser}
+        yield page
+
+
+def api_differences(converted: dict, shipped: dict) -> list[str]:
+    """Every way ``converted`` differs from ``shipped`` in node ids, class types and inputs."""
+    lines = []
+    for node_id in sorted(set(converted) | set(shipped), key=lambda s: [int(p) if p.isdigit() else p for p in s.split(":")]):
+        if node_id not in shipped:
+            lines.append(f"node {node_id} ({converted[node_id].get('class_type')}): only in the frontend's conversion")
+            continue
+        if node_id not in converted:
+            lines.append(f"node {node_id} ({shipped[node_id]['class_type']}): only in the shipped API file")
+            continue
+        ours, theirs = shipped[node_id], converted[node_id]
+        if ours.get("class_type") != theirs.get("class_type"):
+            lines.append(f"node {node_id}: class_type frontend {theirs.get('class_type')!r}, shipped {ours.get('class_type')!r}")
+            continue
+        ours_in, theirs_in = ours.get("inputs", {}), theirs.get("inputs", {})
+        for name in sorted(set(ours_in) | set(theirs_in)):
+            if name not in theirs_in:
+                lines.append(f"node {node_id} {ours['class_type']}.{name}: shipped {json.dumps(ours_in[name])}, "
+                             "missing in the frontend's conversion")
+            elif name not in ours_in:
+                lines.append(f"node {node_id} {ours['class_type']}.{name}: frontend {json.dumps(theirs_in[name])}, "
+                             "missing in the shipped API file")
+            elif ours_in[name] != theirs_in[name]:
+                lines.append(f"node {node_id} {ours['class_type']}.{name}: frontend {json.dumps(theirs_in[name])}, "
+                             f"shipped {json.dumps(ours_in[name])}")
+    return lines
+
+
+@pytest.mark.parametrize("name", CANVAS_NAMES)
+def test_real_frontend_converts_canvas_to_shipped_api(browser_page, figures, name):
+    canvas = json.loads((CANVAS_DIR / f"{name}.json").read_text())
+    shipped = json.loads((API_DIR / f"{name}.json").read_text())
+    converted = browser_page.to_api(canvas)
+    differences = api_differences(converted, shipped)
+    figures.setdefault("frontend conversions", {})[name] = (
+        "equal" if not differences else f"{len(differences)} difference(s): " + "; ".join(differences))
+    assert not differences, (f"{name}: the real frontend's API form differs from example_workflows/api/{name}.json "
+                             f"in {len(differences)} place(s):\n  " + "\n  ".join(differences))
