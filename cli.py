@@ -7,6 +7,8 @@ import argparse
 import importlib
 import json
 import logging
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -64,6 +66,13 @@ def _run_plan(args: argparse.Namespace) -> int:
     from .audio.waveform import check_audio
     from .loop.geometry import loop_geometry
     from .loop.plan import build_render_plan
+    from .loop.schedule import MAX_BLEND_SECONDS, read_schedule_file
+    from .safeio import check_not_input
+
+    if not (math.isfinite(args.blend) and 0 <= args.blend <= MAX_BLEND_SECONDS):
+        raise ValueError(f"--blend must be seconds in 0..{MAX_BLEND_SECONDS:g}, got {args.blend:g}")
+    if args.png:
+        check_not_input(args.png, [args.audio, args.schedule], "--png")
 
     if args.audio:
         audio = load_audio(args.audio)
@@ -73,18 +82,16 @@ def _run_plan(args: argparse.Namespace) -> int:
         audio = demo_track(DEMO_SECONDS)
         schedule = DEMO_SCHEDULE
     if args.schedule is not None:
-        try:
-            schedule = args.schedule.read_text(encoding="utf-8")
-        except OSError as err:
-            raise ValueError(f"cannot read --schedule {args.schedule}: {err.strerror}") from None
+        schedule = read_schedule_file(args.schedule)
     waveform, rate = check_audio(audio)
     geometry = loop_geometry(args.window, args.overlap, args.fps)
     plan = build_render_plan(waveform.shape[-1] / rate, geometry, schedule, args.blend, not args.no_snap)
     if args.png:
         from .loop.timeline import render_timeline
+        from .safeio import atomic_output
 
-        args.png.parent.mkdir(parents=True, exist_ok=True)
-        render_timeline(plan, waveform, rate).save(args.png)
+        with atomic_output(args.png) as temporary:
+            render_timeline(plan, waveform, rate).save(temporary, format="PNG")
     if args.json:
         data = plan.to_dict()
         data["source"] = str(args.audio) if args.audio else "demo"
@@ -101,25 +108,50 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand. Exit status: 0 done, 2 a user mistake (one line, never a traceback),
+    3 a render that did not succeed, 130 Ctrl-C (one line), 141 stdout closed early (quietly)."""
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        if args.command == "plan":
-            return _run_plan(args)
-        if args.command == "extract":
-            return extract_command.run(args)
-        if args.command in workflow_commands.COMMANDS:
-            return workflow_commands.run(args)
-        if args.command in SUBPACKAGE_COMMANDS:
-            package = SUBPACKAGE_COMMANDS[args.command]
-            return importlib.import_module(f".{package}.command", __package__).run(args)
-        if args.command in ("analyze", "preprocess"):
-            from .audio import commands as audio_commands
-
-            return audio_commands.run_analyze(args) if args.command == "analyze" else audio_commands.run_preprocess(args)
+        return _dispatch(args)
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"ltx-audioloop {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        print(f"ltx-audioloop {args.command}: error:{where} {err.strerror or err}", file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: point stdout at /dev/null so the final flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "plan":
+        return _run_plan(args)
+    if args.command == "extract":
+        return extract_command.run(args)
+    if args.command in workflow_commands.COMMANDS:
+        return workflow_commands.run(args)
+    if args.command in SUBPACKAGE_COMMANDS:
+        package = SUBPACKAGE_COMMANDS[args.command]
+        return importlib.import_module(f".{package}.command", __package__).run(args)
+    if args.command in ("analyze", "preprocess"):
+        from .audio import commands as audio_commands
+
+        return audio_commands.run_analyze(args) if args.command == "analyze" else audio_commands.run_preprocess(args)
     return 1
 
 

@@ -19,8 +19,10 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..safeio import atomic_output, check_not_input
+
 from .audio import build_audio, samples_at
-from .clips import Clip, probe
+from .clips import Clip, parse_spec, probe
 from .watermark import Watermark
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,8 @@ def assemble(specs: list[str], output: str | Path, *, crossfade: int = 0, waterm
     Everything is checked (clips, frame rates, crossfade, watermark file) before the output is opened.
     """
     output = Path(output)
+    check_output_options(output, sample_rate, crf, preset)
+    check_not_input(output, [parse_spec(spec)[0] for spec in specs] + ([watermark] if watermark else []), "-o/--out")
     clips, placements, total = plan_clips(specs, crossfade if len(specs) > 1 else 0)
     crossfade = crossfade if len(clips) > 1 else 0
     fps = clips[0].fps
@@ -118,8 +122,44 @@ def assemble(specs: list[str], output: str | Path, *, crossfade: int = 0, waterm
     channels = min(2, max((c.audio_channels for c in with_audio), default=0)) or None
     codec = audio_codec or DEFAULT_AUDIO_CODEC.get(output.suffix.lower(), "aac")
     audio = build_audio(clips, placements, total, fps, rate, channels, crossfade) if rate else None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(output), "w") as out:
+    try:
+        with atomic_output(output) as temporary:
+            frames = _encode(temporary, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate,
+                             crf, preset, total)
+    except av.error.FFmpegError as err:
+        raise ValueError(f"cannot write -o {output}: {err}; nothing was changed there") from None
+    return {"output": str(output), "frames": total, "fps": float(fps), "duration_s": float(total / fps),
+            "audio_samples": int(audio.shape[1]) if audio is not None else 0, "sample_rate": rate,
+            "audio_codec": codec if audio is not None else None, "crossfade": crossfade,
+            "clips": [{"path": str(c.path), "start": c.start, "end": c.end, "at": at} for c, at in zip(clips, placements)],
+            "watermark": str(watermark) if watermark else None}
+
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+OUTPUT_SUFFIXES = (".mp4", ".mkv", ".mov")
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 384_000
+
+
+def check_output_options(output: Path, sample_rate: int | None, crf: int, preset: str) -> None:
+    """Range checks of the encoder options, before any clip is read (ValueError names the option)."""
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"-o {output}: the file name must end in {', '.join(OUTPUT_SUFFIXES)}")
+    if sample_rate is not None and (isinstance(sample_rate, bool) or not isinstance(sample_rate, int)
+                                    or not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE):
+        raise ValueError(f"--sample-rate must be {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz, got {sample_rate!r} "
+                         "(e.g. 48000)")
+    if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
+        raise ValueError(f"--crf must be a whole number in 0..51 (x264; lower is better, 18 is near lossless), "
+                         f"got {crf!r}")
+    if preset not in X264_PRESETS:
+        raise ValueError(f"--preset {preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}")
+
+
+def _encode(path: Path, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate, crf, preset,
+            total) -> int:
+    """Encode the planned frames and audio into ``path`` (a temporary file); returns the frame count."""
+    with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=fps)
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
         vs.options = {"crf": str(crf), "preset": preset}
@@ -154,8 +194,4 @@ def assemble(specs: list[str], output: str | Path, *, crossfade: int = 0, waterm
                 out.mux(packet)
     if frames != total:
         raise RuntimeError(f"assembled {frames} frames but planned {total}; a clip decoded fewer frames than counted")
-    return {"output": str(output), "frames": total, "fps": float(fps), "duration_s": float(total / fps),
-            "audio_samples": int(audio.shape[1]) if audio is not None else 0, "sample_rate": rate,
-            "audio_codec": codec if audio is not None else None, "crossfade": crossfade,
-            "clips": [{"path": str(c.path), "start": c.start, "end": c.end, "at": at} for c, at in zip(clips, placements)],
-            "watermark": str(watermark) if watermark else None}
+    return frames

@@ -32,33 +32,32 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .assemble import assemble
+    from ..runs.tracker import GuardedTracker
+    from ..safeio import check_not_input
+    from .assemble import assemble, check_output_options
+    from .clips import parse_spec
     from .watermark import watermark_path
 
     mark = watermark_path(args.watermark)
     if mark is not None and not mark.is_file():
         raise ValueError(f"watermark {mark}: no such file; refusing to assemble without it "
                          "(fix the path, or unset $LTX_AUDIOLOOP_WATERMARK)")
+    check_output_options(args.out, args.sample_rate, args.crf, args.preset)
+    check_not_input(args.out, [parse_spec(spec)[0] for spec in args.clips] + ([mark] if mark else []), "-o/--out")
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                 if k not in ("func", "command", "verbose", "db", "no_track")}
     settings["watermark"] = str(mark) if mark else None
-    tracker = run_id = None
-    if not args.no_track:
-        from ..runs.tracker import RunTracker
-
-        tracker = RunTracker(args.db)
-        run_id = tracker.start("assemble", settings)
+    tracker = GuardedTracker(args.db, enabled=not args.no_track)
+    run_id = tracker.start("assemble", settings)
     try:
         result = assemble(args.clips, args.out, crossfade=args.crossfade, watermark=mark,
                           watermark_scale=args.watermark_scale, watermark_opacity=args.watermark_opacity,
                           watermark_position=args.watermark_position, audio_codec=args.audio_codec,
                           sample_rate=args.sample_rate, crf=args.crf, preset=args.preset)
     except Exception as err:
-        if tracker:
-            tracker.finish(run_id, "failed", error=str(err))
+        tracker.finish(run_id, "failed", error=str(err))
         raise
-    if tracker:
-        tracker.finish(run_id, "success", outputs=[{"kind": "video", "path": str(Path(args.out).resolve())}],
-                       metrics={"summary": {}, "assembly": result})
+    tracker.finish(run_id, "success", outputs=[{"kind": "video", "path": str(Path(args.out).resolve())}],
+                   metrics={"summary": {}, "assembly": result})
     print(json.dumps(result, indent=2))
     return 0

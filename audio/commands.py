@@ -63,11 +63,15 @@ def run_analyze(args: argparse.Namespace) -> int:
     from .files import demo_track, load_audio
     from .schedule_writer import format_schedule, schedule_from_analysis
 
+    from ..safeio import atomic_output, atomic_write, check_not_input
     from .schedule_writer import check_style, check_subject
 
     geometry = loop_geometry(args.window, args.overlap, args.fps)  # bad values fail before the work
     check_subject(args.subject, "music")
     check_style(args.style)
+    for option, path in (("--schedule", args.schedule), ("--png", args.png)):
+        if path is not None:
+            check_not_input(path, [args.audio], option)
     if args.audio:
         audio = load_audio(args.audio)
         source = str(args.audio)
@@ -82,13 +86,12 @@ def run_analyze(args: argparse.Namespace) -> int:
     schedule = format_schedule(lines, header)
     parse_schedule(schedule)  # what the nodes will read; a failure here is a bug, never hidden
     if args.schedule:
-        args.schedule.parent.mkdir(parents=True, exist_ok=True)
-        args.schedule.write_text(schedule, encoding="utf-8")
+        atomic_write(args.schedule, schedule)
     if args.png:
         from .analysis_timeline import render_analysis
 
-        args.png.parent.mkdir(parents=True, exist_ok=True)
-        render_analysis(analysis, audio["waveform"], audio["sample_rate"], geometry).save(args.png)
+        with atomic_output(args.png) as temporary:
+            render_analysis(analysis, audio["waveform"], audio["sample_rate"], geometry).save(temporary, format="PNG")
     prompt = None
     if args.llm_prompt:
         from .llm_prompt import llm_system_prompt
@@ -130,8 +133,9 @@ def run_preprocess(args: argparse.Namespace) -> int:
     from .save import save_audio
 
     settings = PreprocessSettings(**{f.name: getattr(args, f.name) for f in fields(PreprocessSettings)}).validate()
-    if Path(args.input).resolve() == args.output.resolve():
-        raise ValueError(f"output {args.output} is the input file; write to a new file")
+    from ..safeio import check_not_input
+
+    check_not_input(args.output, [args.input], "OUT")
     audio = load_audio(args.input)
     processed, reports, notes = preprocess_audio(audio, settings)
     save_audio(processed, args.output)

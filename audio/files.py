@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import numpy as np
 import torch
 
 from .waveform import check_audio
+
+log = logging.getLogger(__name__)
 
 
 def load_audio(path: str | Path) -> dict:
@@ -28,6 +31,7 @@ def load_audio(path: str | Path) -> dict:
                 raise ValueError(f"{path} has no audio stream")
             stream = container.streams.audio[0]
             rate = stream.rate or stream.codec_context.sample_rate
+            declared = declared_wav_seconds(path) or (container.duration / av.time_base if container.duration else None)
             chunks = []
             for frame in container.decode(stream):
                 data = frame.to_ndarray()
@@ -41,9 +45,47 @@ def load_audio(path: str | Path) -> dict:
     if not chunks:
         raise ValueError(f"{path} contains no audio samples")
     samples = np.concatenate(chunks, axis=1)
+    warn_if_truncated(path, declared, samples.shape[1] / rate)
     audio = {"waveform": torch.from_numpy(np.ascontiguousarray(samples)).unsqueeze(0), "sample_rate": int(rate)}
     check_audio(audio, str(path))
     return audio
+
+
+def declared_wav_seconds(path: Path) -> float | None:
+    """Seconds a RIFF/WAVE header promises: ``data`` chunk bytes / (rate * block align); None for
+    other files or a header that does not say (FFmpeg itself trusts the file size instead)."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(1 << 16)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    position, rate, align = 12, None, None
+    while position + 8 <= len(head):
+        name, size = head[position:position + 4], int.from_bytes(head[position + 4:position + 8], "little")
+        if name == b"fmt " and position + 20 <= len(head):
+            rate = int.from_bytes(head[position + 12:position + 16], "little")
+            align = int.from_bytes(head[position + 20:position + 22], "little")
+        if name == b"data":
+            if not rate or not align or size in (0, 0xFFFFFFFF):  # 0xFFFFFFFF: length unknown (streamed WAV)
+                return None
+            return size / (rate * align)
+        position += 8 + size + (size & 1)
+    return None
+
+
+def warn_if_truncated(path: Path, declared_s: float | None, decoded_s: float) -> bool:
+    """Log a warning when the file's header promises clearly more audio than could be decoded
+    (short by more than 0.5 s and 2 %): a truncated download or copy. Returns True when warned."""
+    if declared_s is None or not math.isfinite(declared_s):
+        return False
+    if declared_s - decoded_s > max(0.5, 0.02 * declared_s):
+        log.warning("%s: its header says %.1f s but only %.1f s of audio could be decoded; the file looks "
+                    "truncated, so everything is planned for %.1f s. Re-copy or re-export it", path, declared_s,
+                    decoded_s, decoded_s)
+        return True
+    return False
 
 
 def _to_float(chunk: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..safeio import atomic_output
 from .waveform import check_audio
 
 _LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
@@ -26,12 +27,11 @@ def save_audio(audio: dict, path: str | Path, item: int = 0) -> Path:
     if not 0 <= item < waveform.shape[0]:
         raise ValueError(f"batch item {item} does not exist (batch size {waveform.shape[0]})")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     samples = waveform[item].detach().to("cpu", torch.float64).clamp(-1.0, 1.0).numpy()
     channels = samples.shape[0]
     codec, sample_format = _CODECS.get(path.suffix.lower(), (None, None))
     try:
-        with av.open(str(path), "w") as container:
+        with atomic_output(path) as temporary, av.open(str(temporary), "w") as container:
             if codec is None:
                 codec = container.default_audio_codec
                 if not codec or codec == "none":

@@ -56,6 +56,34 @@ class ScheduleError(ValueError):
     """A schedule line that does not parse, or a schedule that cannot be used."""
 
 
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def read_schedule_file(path, option: str = "--schedule") -> str:
+    """The text of a schedule file: UTF-8 (with or without BOM), or UTF-16/32 with a BOM.
+
+    Raises :class:`ScheduleError` naming ``option`` and the file when it cannot be read, is not
+    in one of those encodings (e.g. Latin-1: save it as UTF-8), or holds no entry at all (an
+    empty file is never taken to mean "no schedule")."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError as err:
+        raise ScheduleError(f"cannot read {option} {path}: {err.strerror or err}") from None
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise ScheduleError(f"{option} {path} is not {encoding.upper()} text (byte {err.start}: "
+                            f"{data[err.start:err.start + 1]!r}); save it as UTF-8") from None
+    text = text.lstrip("\ufeff")
+    if not any(line.strip() and not line.strip().startswith("#") for line in text.splitlines()):
+        raise ScheduleError(f"{option} {path} is empty (no schedule entry); write lines like "
+                            "'0:00+: your prompt', or leave the option out")
+    return text
+
+
 _TIME = r"\d+(?::\d+){0,2}(?:\.\d+)?"
 _WHOLE_TIME = _TIME + r"(?![\d.]|:\d)"  # the longest time only, never a shorter prefix of it
 _DASH = r"[-\u2013\u2014]"
@@ -63,6 +91,14 @@ _LINE = re.compile(
     rf"^(?P<start>{_WHOLE_TIME})\s*(?:(?P<plus>\+)|{_DASH}\s*(?P<end>{_WHOLE_TIME}))?\s*:(?P<value>.*)$"
 )
 _BULLET = re.compile(r"^(?:[-*\u2022])\s+")
+
+
+MAX_BLEND_SECONDS = 3600.0  # the nodes' blend_seconds maximum; wider ramps all mix about 50/50
+MAX_TIME_DIGITS = 9  # per field: up to 999,999,999 s (about 31 years) in bare seconds
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def parse_timestamp(text: str) -> float:
@@ -73,8 +109,10 @@ def parse_timestamp(text: str) -> float:
     """
     text = text.strip()
     if not re.fullmatch(_TIME, text):
-        raise ScheduleError(f"'{text}' is not a time (use M:SS, M:SS.ss, H:MM:SS or seconds)")
+        raise ScheduleError(f"'{_clip(text)}' is not a time (use M:SS, M:SS.ss, H:MM:SS or seconds)")
     fields = text.split(":")
+    if any(len(f.split(".")[0]) > MAX_TIME_DIGITS for f in fields):
+        raise ScheduleError(f"'{_clip(text)}' is too large a time (at most {MAX_TIME_DIGITS} digits per field)")
     head = [int(f) for f in fields[:-1]]
     last = float(fields[-1])
     if len(fields) > 1 and last >= 60:
@@ -239,20 +277,27 @@ def select_iterations(
 ) -> list[IterationSelection[T]]:
     """Selection for iterations ``0 .. iterations - 1`` (see the module docstring for the ramp).
 
-    ``stride_seconds`` must be positive and ``blend_seconds`` non-negative (``ScheduleError``).
+    ``stride_seconds`` must be positive and ``blend_seconds`` in 0..3600 (``ScheduleError``). The
+    work is bounded by ``iterations`` and the schedule's last boundary, never by ``blend_seconds``.
     """
     if not (isinstance(stride_seconds, numbers.Real) and math.isfinite(stride_seconds) and stride_seconds > 0):
         raise ScheduleError(f"stride_seconds must be a number > 0, got {stride_seconds!r}")
-    if not (isinstance(blend_seconds, numbers.Real) and math.isfinite(blend_seconds) and blend_seconds >= 0):
-        raise ScheduleError(f"blend_seconds must be a number >= 0, got {blend_seconds!r}")
+    if not (isinstance(blend_seconds, numbers.Real) and math.isfinite(blend_seconds)
+            and 0 <= blend_seconds <= MAX_BLEND_SECONDS):
+        raise ScheduleError(f"blend_seconds must be a number in 0..{MAX_BLEND_SECONDS:g} (seconds), "
+                            f"got {blend_seconds!r}")
     if iterations < 1:
         return []
     table = snap_entries(entries, stride_seconds) if snap else list(entries)
     if not table:
         table = [entries[0]]
-    # A few iterations past the requested ones, so a ramp that starts in them is still seen.
-    reach = int(blend_seconds / stride_seconds) + 2
-    hard = [entry_at(table, iteration_time(i, stride_seconds)) for i in range(iterations + reach)]
+    # A few iterations past the requested ones, so a ramp that starts in them is still seen; never
+    # past the last boundary of the table (the entry cannot change after it), so the work is
+    # bounded by the schedule's size, not by blend_seconds.
+    reach = min(blend_seconds / stride_seconds, float(iterations)) + 2
+    last_boundary = max(max(e.start, e.end if e.end is not None else e.start) for e in table)
+    steady = max(iterations, math.ceil(last_boundary / stride_seconds) + 2)
+    hard = [entry_at(table, iteration_time(i, stride_seconds)) for i in range(min(iterations + int(reach), steady))]
     switches = [k for k in range(1, len(hard)) if hard[k] is not hard[k - 1]]
     centres = [(k - 0.5) * stride_seconds for k in switches]
     widths = []

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..safeio import atomic_write, check_not_input
 from .extract import ExtractedMetadata, extract_metadata
 from .summary import format_summary, summarize
 
@@ -35,16 +36,27 @@ def write_outputs(meta: ExtractedMetadata, out_dir: Path, force: bool) -> list[P
     """Write ``<stem>.workflow.json`` and ``<stem>.prompt.json`` (those present) into ``out_dir``."""
     stem = Path(meta.path).stem
     targets = [(out_dir / f"{stem}.{key}.json", value) for key, value in (("workflow", meta.workflow), ("prompt", meta.prompt)) if value is not None]
+    existing = {target for target, _ in targets if target.exists()}
     if not force:
         for target, _ in targets:
             if target.exists():
                 raise ValueError(f"--out: {target} already exists; pass --force to overwrite it or pick another DIR")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is a file; give a folder")
+    for target, _ in targets:
+        check_not_input(target, [meta.path], "--out")
+    texts = [(target, json.dumps(value, indent=2, ensure_ascii=False) + "\n") for target, value in targets]
+    written: list[Path] = []
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for target, value in targets:
-            target.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    except OSError as err:
-        raise ValueError(f"--out {out_dir}: cannot write ({err.strerror or err})") from None
+        for target, text in texts:
+            atomic_write(target, text)
+            written.append(target)
+    except ValueError:
+        # all or nothing: a second file that fails takes back the first one this run created
+        for target in written:
+            if target not in existing:
+                target.unlink(missing_ok=True)
+        raise
     return [target for target, _ in targets]
 
 

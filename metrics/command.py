@@ -29,38 +29,39 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Measure, write the plot and the JSON (atomically), then record the run: a tracker fault is a
+    warning and never costs the written results."""
+    from ..runs.tracker import GuardedTracker
+    from ..safeio import atomic_output, atomic_write, check_not_input
     from .plot import render_metrics_plot
     from .report import compute_metrics
 
+    png = args.png or args.video.with_name(args.video.name + ".metrics.png")
+    for option, path in (("--png", png), ("--json-out", args.json_out)):
+        if path is not None:
+            check_not_input(path, [args.video, args.audio], option)
     settings = {"video": str(args.video), "audio": str(args.audio) if args.audio else None, "stride": args.stride,
                 "first": args.first, "window": args.window, "overlap": args.overlap}
-    tracker = run_id = None
-    if not args.no_track:
-        from ..runs.tracker import RunTracker
-
-        tracker = RunTracker(args.db)
-        run_id = tracker.start("metrics", settings, parent_run_id=tracker.render_for_output(args.video))
-    try:
-        report = compute_metrics(args.video, args.audio, stride_s=args.stride, first_s=args.first,
-                                 window_s=args.window, overlap_s=args.overlap)
-    except Exception as err:
-        if tracker:
-            tracker.finish(run_id, "failed", error=str(err))
-        raise
-    png = args.png or args.video.with_name(args.video.name + ".metrics.png")
-    png.parent.mkdir(parents=True, exist_ok=True)
-    render_metrics_plot(report).save(png)
+    report = compute_metrics(args.video, args.audio, stride_s=args.stride, first_s=args.first,
+                             window_s=args.window, overlap_s=args.overlap)
+    json.dumps(report, allow_nan=False)  # a non-finite value is refused before anything is written
+    with atomic_output(png) as temporary:
+        render_metrics_plot(report).save(temporary, format="PNG")
     report["png"] = str(png)
-    if tracker:
-        tracker.finish(run_id, "success", metrics=report, outputs=[{"kind": "plot", "path": str(png)}])
-        report["run_id"] = run_id
-    text = json.dumps(report, indent=2)
     if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(text, encoding="utf-8")
+        atomic_write(args.json_out, json.dumps(report, indent=2, allow_nan=False))
+    tracker = GuardedTracker(args.db, enabled=not args.no_track)
+    if tracker.active:
+        run_id = tracker.start("metrics", settings, parent_run_id=tracker.render_for_output(args.video))
+        tracker.finish(run_id, "success", metrics=report, outputs=[{"kind": "plot", "path": str(png)}])
+        if tracker.active:
+            report["run_id"] = run_id
+    if args.json_out:
+        if "run_id" in report:
+            atomic_write(args.json_out, json.dumps(report, indent=2, allow_nan=False))
         s = report["summary"]
         print(f"{args.video}: {s['iterations']} window(s), max seam {s['seam_max']}, max drift {s['drift_max']:.2f} dE, "
               f"offset {s['offset_s']} s; JSON {args.json_out}, plot {png}")
     else:
-        print(text)
+        print(json.dumps(report, indent=2, allow_nan=False))
     return 0

@@ -38,6 +38,8 @@ def estimate_offset(source: np.ndarray, video_audio: np.ndarray, rate: int, max_
     b = onset_envelope(source, rate, hop_s)
     if len(a) < 4 or len(b) < 4 or not a.any() or not b.any():
         return {"offset_s": None, "confidence": 0.0}
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):  # NaN/inf samples: nothing can be measured
+        return {"offset_s": None, "confidence": 0.0}
     size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
     corr = np.fft.irfft(np.fft.rfft(a, size) * np.conj(np.fft.rfft(b, size)), size)
     # only lags where the envelopes overlap by at least half the shorter one

@@ -81,6 +81,13 @@ def colour_drift(means: np.ndarray, boundaries: list[int], fps: float) -> list[d
     return windows
 
 
+def _check_finite(samples: np.ndarray, what: str) -> None:
+    bad = int(np.size(samples) - np.count_nonzero(np.isfinite(samples)))
+    if bad:
+        raise ValueError(f"{what} holds {bad} NaN or infinite sample(s); no offset can be measured from it. "
+                         "Re-export the audio (e.g. as 16/24-bit PCM WAV)")
+
+
 def compute_metrics(video: str | Path, audio: str | Path | None = None, *, stride_s: float | None = None,
                     first_s: float | None = None, window_s: float = 19.88, overlap_s: float = 2.0,
                     neighbours: int = 8, max_width: int = 96, max_lag_s: float = 2.0) -> dict:
@@ -94,12 +101,14 @@ def compute_metrics(video: str | Path, audio: str | Path | None = None, *, strid
     offset = None
     if has_audio(video):
         track, native_rate, track_s = read_audio(video)
+        _check_finite(track, f"the audio track of {video}")
         durations.update({"video_audio_s": track_s, "video_audio_rate": native_rate,
                           "audio_minus_video_s": track_s - stats.duration})
     else:
         track = None
     if audio is not None:
         source, _, source_s = read_audio(audio)
+        _check_finite(source, f"--audio {audio}")
         durations.update({"source_s": source_s, "video_minus_source_s": stats.duration - source_s})
         if track is not None:
             offset = estimate_offset(source, track, 16000, max_lag_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from ..loop.conditioning import select_by_iteration
 from ..loop.images import blend_images, check_images, frame_at
@@ -117,6 +118,10 @@ class TimestampPromptScheduleBatchEncode:
     def execute(self, clip, schedule, stride_seconds, audio_duration, snap_boundaries, frame_rate, blend_seconds=0.0):
         if clip is None:
             raise ValueError("clip is missing: connect the text encoder (the LTX-2 Gemma CLIP loader)")
+        if isinstance(frame_rate, bool) or not isinstance(frame_rate, (int, float)) \
+                or not (math.isfinite(frame_rate) and 0 <= frame_rate <= 1000):
+            raise ValueError(f"frame_rate must be frames per second in 0..1000 (0 = leave the encoder's metadata), "
+                             f"got {frame_rate!r}; use the video's frame rate, e.g. 25")
         count = entries_needed(audio_duration, stride_seconds)
         result = build_conditioning_schedule(
             schedule, lambda text: encode_with_clip(clip, text), stride_seconds, count,

@@ -20,7 +20,8 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-from .client import RenderJob, collect_outputs, render
+from ..safeio import confined_path
+from .client import RenderJob, check_budget, check_seed, collect_outputs, render
 from .transport import ComfyError, ComfyTransport
 from .progress import ProgressState
 from .watch import follow, history_status
@@ -72,6 +73,13 @@ def load_jobs(path: str | Path, defaults: dict | None = None) -> list[tuple[str,
         )
         if job.workflow is None:
             raise ValueError(f"--batch {path} job {index}: no workflow; give 'workflow' or --workflow")
+        try:
+            check_seed(job.seed, "'seed'")
+            check_budget(job.budget_minutes, "'budget'")
+            if job.name is not None:
+                check_job_id(job.name)
+        except ValueError as err:
+            raise ValueError(f"--batch {path} job {index}: {err}") from None
         key = job.name or hashlib.sha1(json.dumps(asdict(job), sort_keys=True).encode()).hexdigest()[:16]
         if key in keys:
             raise ValueError(f"--batch {path} job {index}: duplicate job {key!r} (give each job a distinct 'id')")
@@ -80,6 +88,13 @@ def load_jobs(path: str | Path, defaults: dict | None = None) -> list[tuple[str,
     if not jobs:
         raise ValueError(f"--batch {path}: no jobs")
     return jobs
+
+
+def check_job_id(name: str) -> None:
+    """A job ``id`` names the job's folder under ``--out``: one plain folder name, nothing that
+    climbs out (``..``), no absolute path, no separator."""
+    if not name.strip() or name.strip(".") == "" or any(c in name for c in "/\\\x00") or len(name) > 200:
+        raise ValueError(f"'id' {name!r} must be a plain folder name (no '/', '\\', '..'; at most 200 characters)")
 
 
 def _resolve(base: Path, value):
@@ -100,7 +115,7 @@ def run_batch(transport: ComfyTransport, jobs: list[tuple[str, RenderJob]], out_
             log.info("job %d/%d %s: done earlier (run %s), skipped", index, len(jobs), key, done[-1]["run_id"][:8])
             summary.append({"job": key, "status": "skipped", "run_id": done[-1]["run_id"]})
             continue
-        job_dir = Path(out_dir) / key
+        job_dir = confined_path(out_dir, key, what="batch job id")
         recovered = _recover(transport, previous, job_dir, tracker, poll_s)
         if recovered:
             summary.append({"job": key, "status": "recovered", "run_id": recovered})

@@ -7,6 +7,7 @@ to end), ``iterations`` (per-iteration seconds from :class:`~.progress.ProgressS
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 import uuid
@@ -14,7 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .binding import bind_inputs
+from ..loop.schedule import parse_schedule, read_schedule_file
+from .binding import MAX_SEED, bind_inputs
 from .progress import ProgressState
 from .transport import ComfyError, ComfyTransport, PromptValidationError, format_validation_error
 from .watch import connect_socket, follow
@@ -23,6 +25,12 @@ from .workflow import resolve_workflow
 log = logging.getLogger(__name__)
 
 MEDIA_KEYS = ("images", "gifs", "audio", "video", "videos", "animated_images")
+
+
+MAX_POLL_S = 3600.0
+MIN_POLL_S = 0.05
+MAX_BUDGET_MINUTES = 7 * 24 * 60.0
+UPLOAD_PLACEHOLDER = "ltx-audioloop-local-check"
 
 
 @dataclass(frozen=True)
@@ -38,12 +46,73 @@ class RenderJob:
     name: str | None = None
 
     def check(self) -> None:
-        """Fail early (before any upload) on missing files or a bad budget."""
+        """Fail early (before any upload) on missing files, a bad seed or a bad budget."""
         for label, value in (("AUDIO", self.audio), ("IMAGE", self.image), ("--schedule", self.schedule)):
             if value is not None and not Path(value).is_file():
-                raise ValueError(f"{label} {value}: no such file")
-        if self.budget_minutes is not None and not self.budget_minutes > 0:
-            raise ValueError(f"--budget must be > 0 minutes, got {self.budget_minutes}")
+                what = "is a folder, not a file" if Path(value).is_dir() else "no such file"
+                raise ValueError(f"{label} {value}: {what}")
+        check_seed(self.seed)
+        check_budget(self.budget_minutes)
+
+
+def check_seed(seed, option: str = "--seed") -> None:
+    """``seed`` is None or a whole number in 0 .. 2^64-1 (the seed inputs' range)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{option} must be a whole number in 0..2^64-1 (18446744073709551615), got {seed!r}")
+
+
+def check_budget(minutes, option: str = "--budget") -> None:
+    if minutes is None:
+        return
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes) \
+            or not 0 < minutes <= MAX_BUDGET_MINUTES:
+        raise ValueError(f"{option} must be minutes in (0, {MAX_BUDGET_MINUTES:g}], got {minutes!r}")
+
+
+def check_poll(poll_s) -> None:
+    """``--poll`` seconds between history requests: MIN_POLL_S .. MAX_POLL_S."""
+    if isinstance(poll_s, bool) or not isinstance(poll_s, (int, float)) or not math.isfinite(poll_s) \
+            or not MIN_POLL_S <= poll_s <= MAX_POLL_S:
+        raise ValueError(f"--poll must be seconds in {MIN_POLL_S:g}..{MAX_POLL_S:g}, got {poll_s!r}")
+
+
+def check_media(path: str, label: str, kind: str) -> None:
+    """``path`` is a file FFmpeg (audio) or Pillow (image) can open: checked before any upload."""
+    if kind == "audio":
+        import av
+
+        try:
+            with av.open(str(path)) as container:
+                if not container.streams.audio:
+                    raise ValueError(f"{label} {path} has no audio stream; give an audio or video file with sound")
+        except (av.error.FFmpegError, UnicodeDecodeError) as err:
+            raise ValueError(f"{label} {path} is not an audio file FFmpeg can read ({err})") from None
+        return
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ValueError(f"{label} {path} is not an image Pillow can read ({err})") from None
+
+
+def check_locally(job: RenderJob, graph: dict) -> str | None:
+    """Every check that needs no server, in upload order: files, seed, budget, schedule text,
+    media types, and a trial binding into ``graph``. Returns the schedule text."""
+    job.check()
+    schedule_text = None
+    if job.schedule:
+        schedule_text = read_schedule_file(job.schedule)
+        parse_schedule(schedule_text)
+    check_media(job.audio, "AUDIO", "audio")
+    if job.image:
+        check_media(job.image, "IMAGE", "image")
+    bind_inputs(graph, audio=UPLOAD_PLACEHOLDER, image=UPLOAD_PLACEHOLDER if job.image else None,
+                schedule=schedule_text, seed=job.seed)
+    return schedule_text
 
 
 def output_refs(history: dict | None) -> list[dict]:
@@ -84,6 +153,14 @@ class ProgressPrinter:
                 self.stream.write(state.line() + "\n")
                 self.stream.flush()
 
+    def say(self, text: str) -> None:
+        """One status line about what the client is doing or waiting on (shown at once)."""
+        if self.tty:
+            self.stream.write("\r" + text.ljust(100)[:160])
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
     def close(self) -> None:
         if self.tty:
             self.stream.write("\n")
@@ -100,17 +177,22 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
     ``partial`` when ComfyUI ran the graph but dropped outputs that failed validation),
     recorded in the tracker when one is given.
     """
-    job.check()
+    check_poll(poll_s)
     graph = graph if graph is not None else resolve_workflow(job.workflow)
-    schedule_text = Path(job.schedule).read_text(encoding="utf-8") if job.schedule else None
+    schedule_text = check_locally(job, graph)
     settings = {**asdict(job), "server": transport.base, "out_dir": str(out_dir)}
     run_id = tracker.start("render", settings, workflow_name=str(job.workflow), seed=job.seed, server=transport.base,
                            batch_id=batch_id, job_key=job_key) if tracker else uuid.uuid4().hex
     result = {"run_id": run_id, "status": "running", "prompt_id": None, "outputs": [], "timings": {}, "error": None}
     printer = ProgressPrinter(progress_stream)
+    submitted_id = None  # set once POST /prompt may have queued the job: any failure then interrupts it
     try:
+        printer.say(f"uploading AUDIO {Path(job.audio).name} ({_size(job.audio)}) to {transport.base}")
         audio_name = transport.upload(job.audio)
-        image_name = transport.upload(job.image) if job.image else None
+        image_name = None
+        if job.image:
+            printer.say(f"uploading IMAGE {Path(job.image).name} ({_size(job.image)})")
+            image_name = transport.upload(job.image)
         bound = bind_inputs(graph, audio=audio_name, image=image_name, schedule=schedule_text, seed=job.seed)
         if tracker:
             tracker.update(run_id, workflow=bound)
@@ -122,6 +204,8 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
         if tracker:
             tracker.update(run_id, prompt_id=prompt_id)
         submitted = time.monotonic()
+        printer.say(f"submitting the workflow (prompt {prompt_id[:8]})")
+        submitted_id = prompt_id
         try:
             accepted, node_errors = transport.submit(bound, client_id, prompt_id)
         except BaseException:
@@ -129,7 +213,7 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
                 ws.close()
             raise
         if accepted != prompt_id:
-            prompt_id = accepted
+            prompt_id = submitted_id = accepted
             if tracker:
                 tracker.update(run_id, prompt_id=prompt_id)
         result["prompt_id"] = prompt_id
@@ -137,10 +221,11 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
             dropped = format_validation_error("some outputs failed validation and will not be produced",
                                               node_errors, bound)
             log.warning("%s", dropped)
-        log.info("prompt %s queued on %s", prompt_id, transport.base)
+        printer.say(f"prompt {prompt_id[:8]} queued; waiting for ComfyUI to start it")
         state = ProgressState(bound)
         deadline = submitted + job.budget_minutes * 60 if job.budget_minutes else None
         outcome = follow(transport, prompt_id, state, ws, deadline=deadline, on_update=printer, poll_s=poll_s)
+        submitted_id = None  # the prompt has ended on the server
         printer.close()
         ended = time.monotonic()
         result["status"] = outcome.status
@@ -153,24 +238,26 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
             "iterations_total": state.iterations,
         }
         result["outputs"] = collect_outputs(transport, outcome.history, out_dir)
+        refused = [ref["error"] for ref in result["outputs"] if ref.get("error")]
+        if refused and result["status"] == "success":
+            result["status"], result["error"] = "partial", "; ".join(refused)
         if node_errors and result["status"] == "success":
             result["status"], result["error"] = "partial", dropped
     except PromptValidationError as err:
         result["status"], result["error"] = "invalid", str(err)
     except ComfyError as err:
+        _interrupt_orphan(transport, submitted_id)
         result["status"], result["error"] = "failed", str(err)
     except ValueError as err:
+        _interrupt_orphan(transport, submitted_id)
         result["status"], result["error"] = "failed", str(err)
         if tracker:
             tracker.finish(run_id, "failed", error=str(err))
         raise
     except BaseException as err:
-        if isinstance(err, KeyboardInterrupt) and result["prompt_id"]:
-            log.warning("stopped by the user: interrupting prompt %s", result["prompt_id"])
-            try:
-                transport.interrupt(result["prompt_id"])
-            except ComfyError:
-                pass
+        if isinstance(err, KeyboardInterrupt) and submitted_id:
+            log.warning("stopped by the user: interrupting prompt %s", submitted_id)
+        _interrupt_orphan(transport, submitted_id)
         if tracker:
             tracker.finish(run_id, "aborted", error=f"{type(err).__name__}: {err}")
         raise
@@ -180,12 +267,36 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
     return result
 
 
+def _interrupt_orphan(transport: ComfyTransport, prompt_id: str | None) -> None:
+    """After a failure once a prompt may be queued: interrupt it and drop it from the queue
+    (one quick attempt each; a dead server cannot be helped)."""
+    if not prompt_id:
+        return
+    try:
+        transport.interrupt(prompt_id, quick=True)
+        log.warning("prompt %s interrupted on %s so it does not run unattended", prompt_id, transport.base)
+    except (ComfyError, ValueError, OSError) as err:
+        log.warning("could not interrupt prompt %s on %s (%s); stop it in ComfyUI's queue", prompt_id,
+                    transport.base, err)
+
+
+def _size(path: str) -> str:
+    try:
+        return f"{Path(path).stat().st_size / 1e6:.1f} MB"
+    except OSError:
+        return "? MB"
+
+
 def collect_outputs(transport: ComfyTransport, history: dict | None, out_dir: Path) -> list[dict]:
     """Download every ``type == "output"`` file of a history entry into ``out_dir``; list them all."""
     refs = output_refs(history)
     for ref in refs:
         if ref["type"] == "output":
-            ref["path"] = str(transport.download(ref, Path(out_dir)))
+            try:
+                ref["path"] = str(transport.download(ref, Path(out_dir)))
+            except ValueError as err:  # a path that would leave out_dir, or a local write failure
+                ref["error"] = str(err)
+                log.warning("output %r not downloaded: %s", ref.get("filename"), err)
     return refs
 
 

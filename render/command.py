@@ -30,24 +30,30 @@ def add_parser(commands) -> None:
     render.add_argument("--batch-id", help="batch identity for resuming (default: the job file's path)")
     render.add_argument("--db", type=Path, help="run tracker DuckDB file (default $LTX_AUDIOLOOP_RUNS_DB or "
                         "~/.local/share/ltx-audioloop/runs.duckdb)")
-    render.add_argument("--retries", type=int, default=5, help="attempts per HTTP request (default 5)")
-    render.add_argument("--poll", type=float, default=1.0, help="history polling interval in seconds (default 1)")
+    render.add_argument("--no-track", action="store_true",
+                        help="do not record the run (a batch then cannot skip the jobs it finished before)")
+    render.add_argument("--retries", type=int, default=5, help="attempts per HTTP request, 1..20 (default 5)")
+    render.add_argument("--poll", type=float, default=1.0, help="history polling interval in seconds, 0.05..3600 (default 1)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runs.tracker import RunTracker
+    from ..runs.tracker import GuardedTracker
     from .batch import load_jobs, run_batch
-    from .client import RenderJob, render
+    from .client import RenderJob, check_budget, check_poll, check_seed, render
     from .transport import ComfyTransport
 
+    # every option is checked before the tracker is opened or the server is contacted
+    check_poll(args.poll)
+    check_seed(args.seed)
+    check_budget(args.budget)
     transport = ComfyTransport(args.server, attempts=args.retries)
-    tracker = RunTracker(args.db)
     if args.batch:
         if args.audio:
             raise ValueError("give either AUDIO or --batch FILE, not both")
         jobs = load_jobs(args.batch, {"workflow": args.workflow, "seed": args.seed, "budget": args.budget,
                                       "schedule": args.schedule})
         batch_id = args.batch_id or str(args.batch.resolve())
+        tracker = GuardedTracker(args.db, enabled=not args.no_track)
         summary = run_batch(transport, jobs, args.out, tracker, batch_id, poll_s=args.poll)
         for item in summary:
             print(f"{item['job']}: {item['status']} (run {item['run_id'][:8]})"
@@ -59,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--workflow is required: the path of an API-format workflow JSON")
     job = RenderJob(audio=args.audio, image=args.image, workflow=args.workflow, schedule=args.schedule,
                     seed=args.seed, budget_minutes=args.budget)
+    job.check()
+    tracker = GuardedTracker(args.db, enabled=not args.no_track)
     result = render(transport, job, args.out, tracker=tracker, poll_s=args.poll)
     print(f"run {result['run_id'][:8]}  prompt {result['prompt_id']}  status {result['status']}")
     if result["error"]:

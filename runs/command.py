@@ -74,6 +74,8 @@ def _with_metrics(tracker, row: dict) -> dict:
 def run(args: argparse.Namespace) -> int:
     from .tracker import RunTracker
 
+    if not 1 <= args.limit <= 100_000:
+        raise ValueError(f"--limit must be 1..100000 rows, got {args.limit}")
     tracker = RunTracker(args.db)
     if args.show:
         print(json.dumps(tracker.get(args.show), indent=2, default=str))

@@ -13,6 +13,7 @@ Database path: ``--db``, else ``$LTX_AUDIOLOOP_RUNS_DB``, else
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import uuid
@@ -22,7 +23,33 @@ from pathlib import Path
 
 import duckdb
 
+log = logging.getLogger(__name__)
+
 ENV_DB = "LTX_AUDIOLOOP_RUNS_DB"
+DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+class TrackerError(ValueError):
+    """The run tracker file cannot be used (foreign, corrupt, locked, unwritable)."""
+
+
+def check_tracker_file(path: Path) -> None:
+    """Refuse an existing ``path`` that is not a DuckDB database, without modifying it."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise TrackerError(f"run tracker {path} is not a file; pass another --db, or --no-track")
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(16)
+    except OSError as err:
+        raise TrackerError(f"run tracker {path}: cannot read it ({err.strerror}); pass another --db, or --no-track") from None
+    if head[8:12] != DUCKDB_MAGIC:
+        what = "empty" if not head else ("an SQLite database" if head.startswith(b"SQLite format 3") else
+                                         "not a DuckDB database")
+        raise TrackerError(f"run tracker {path} is {what}; it was left untouched. Pass another --db "
+                           "(or remove that file), or --no-track")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -71,10 +98,15 @@ def _now() -> datetime:
 class RunTracker:
     """Read and write run rows in the DuckDB file at ``path`` (created on first use)."""
 
-    def __init__(self, path: str | Path | None = None, lock_wait_s: float = 15.0):
+    def __init__(self, path: str | Path | None = None, lock_wait_s: float = 3.0):
         self.path = Path(path).expanduser() if path else default_db_path()
         self.lock_wait_s = lock_wait_s
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_tracker_file(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise TrackerError(f"run tracker {self.path}: cannot create its folder ({err.strerror}); "
+                               "pass another --db, or --no-track") from None
         with self._connect() as con:
             con.execute(SCHEMA)
 
@@ -82,13 +114,21 @@ class RunTracker:
     def _connect(self):
         end = time.monotonic() + self.lock_wait_s
         while True:
+            check_tracker_file(self.path)
             try:
-                con = duckdb.connect(str(self.path))
+                con = duckdb.connect(str(self.path), config=DUCKDB_CONFIG)
                 break
             except duckdb.IOException as err:
-                if "lock" not in str(err).lower() or time.monotonic() > end:
-                    raise
+                if "lock" not in str(err).lower():
+                    raise TrackerError(f"run tracker {self.path}: {err}; pass another --db, or --no-track") from None
+                if time.monotonic() > end:
+                    raise TrackerError(f"run tracker {self.path} is locked by another process "
+                                       f"(waited {self.lock_wait_s:g} s); pass another --db, or --no-track") from None
                 time.sleep(0.2)
+            except duckdb.Error as err:
+                raise TrackerError(f"run tracker {self.path} cannot be opened ({type(err).__name__}: "
+                                   f"{str(err).splitlines()[0] if str(err) else ''}); pass another --db, "
+                                   "or --no-track") from None
         try:
             yield con
         finally:
@@ -181,3 +221,55 @@ class RunTracker:
         rows = self._rows("SELECT * FROM runs WHERE kind = 'metrics' AND status = 'success' AND parent_run_id = ? "
                           "ORDER BY created_at DESC LIMIT 1", [run_id])
         return rows[0] if rows else None
+
+
+class GuardedTracker:
+    """A :class:`RunTracker` whose faults never cost a command its result.
+
+    Any tracker failure (foreign/corrupt/locked/unwritable file, DuckDB error) is logged once as
+    a warning naming the file and ``--no-track``; from then on the tracker is off for this
+    command: ``start`` returns a fresh id, writes are skipped, look-ups return nothing.
+    ``enabled=False`` (``--no-track``) gives the same behaviour without the warning."""
+
+    def __init__(self, path: str | Path | None = None, *, enabled: bool = True, lock_wait_s: float = 3.0):
+        self.path = Path(path).expanduser() if path else default_db_path()
+        self.inner: RunTracker | None = None
+        self.failed: str | None = None
+        if enabled:
+            self._guard(lambda: setattr(self, "inner", RunTracker(self.path, lock_wait_s=lock_wait_s)))
+
+    @property
+    def active(self) -> bool:
+        return self.inner is not None
+
+    def _guard(self, action, default=None):
+        try:
+            return action()
+        except (TrackerError, duckdb.Error, OSError, ValueError, TypeError) as err:
+            message = str(err) if isinstance(err, TrackerError) else f"run tracker {self.path}: {err}"
+            if "--no-track" not in message:
+                message += "; pass another --db, or --no-track"
+            if self.failed is None:
+                log.warning("%s. The run is not recorded; its outputs are unaffected.", message)
+            self.failed = message
+            self.inner = None
+            return default
+
+    def start(self, kind: str, settings: dict, **fields) -> str:
+        if self.inner is None:
+            return uuid.uuid4().hex
+        return self._guard(lambda: self.inner.start(kind, settings, **fields)) or uuid.uuid4().hex
+
+    def update(self, run_id: str, **fields) -> None:
+        if self.inner is not None:
+            self._guard(lambda: self.inner.update(run_id, **fields))
+
+    def finish(self, run_id: str, status: str, **fields) -> None:
+        if self.inner is not None:
+            self._guard(lambda: self.inner.finish(run_id, status, **fields))
+
+    def job_runs(self, batch_id: str, job_key: str) -> list[dict]:
+        return (self._guard(lambda: self.inner.job_runs(batch_id, job_key), []) or []) if self.inner else []
+
+    def render_for_output(self, path: str | Path) -> str | None:
+        return self._guard(lambda: self.inner.render_for_output(path)) if self.inner else None

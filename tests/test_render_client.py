@@ -180,6 +180,11 @@ class FakeComfy:
                               "gifs": [{"filename": "clip_00001.mp4", "subfolder": "vid", "type": "output",
                                         "format": "video/h264-mp4"}]},
                        "31": {"images": [{"filename": "preview.png", "subfolder": "", "type": "temp"}]}}
+            if mode == "evil":  # a hostile server: output paths that climb out of --out
+                outputs["30"]["images"] += [
+                    {"filename": "x.png", "subfolder": "../../../../escape", "type": "output"},
+                    {"filename": "y.png", "subfolder": "/tmp/ltx-audioloop-escape", "type": "output"},
+                    {"filename": "../../z.png", "subfolder": "", "type": "output"}]
             for node_id, out in outputs.items():
                 await self.send(pid, "executed", {"node": node_id, "display_node": node_id, "output": out,
                                                   "prompt_id": pid})
@@ -274,12 +279,29 @@ def make_graph(steps=3, passes=3, mode="ok", loop=True) -> dict:
     return graph
 
 
+def write_wav(path, seconds=0.1, rate=8000):
+    """A real (silent) 16-bit mono WAV: render checks its inputs before uploading them."""
+    import wave
+
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(b"\x00\x00" * int(seconds * rate))
+    return path
+
+
+def write_png(path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (200, 40, 40)).save(path)
+    return path
+
+
 @pytest.fixture
 def inputs(tmp_path):
-    audio = tmp_path / "song.wav"
-    audio.write_bytes(b"RIFF0000WAVEfake")
-    image = tmp_path / "face.png"
-    image.write_bytes(PNG_BYTES)
+    audio = write_wav(tmp_path / "song.wav")
+    image = write_png(tmp_path / "face.png")
     schedule = tmp_path / "schedule.txt"
     schedule.write_text("0:00+: a singer on a stage\n", encoding="utf-8")
     return audio, image, schedule
@@ -556,3 +578,34 @@ def test_binding_the_primary_workflow_sets_its_primitives():
     assert by_title["seed"]["inputs"]["value"] == 7
     assert by_title["Track"]["inputs"]["audio"] == "song.wav"
     assert by_title["Reference image"]["inputs"]["image"] == "me.png"
+
+
+def test_hostile_server_output_paths_stay_inside_out(server, inputs, tmp_path):
+    audio, _, _ = inputs
+    wf = write_workflow(tmp_path, make_graph(steps=1, passes=1, mode="evil", loop=False))
+    work = tmp_path / "a" / "b" / "c" / "d"
+    work.mkdir(parents=True)
+    result = render(ComfyTransport(server.url), RenderJob(audio=str(audio), workflow=str(wf)), work / "out",
+                    poll_s=0.05)
+    assert result["status"] == "partial" and "refusing" in result["error"]
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted(["a/b/c/d/out/frame_00001.png", "a/b/c/d/out/vid/clip_00001.mp4", "song.wav",
+                              "face.png", "schedule.txt", "wf.json"])
+    assert not (tmp_path / "a" / "escape").exists()
+    assert not os.path.exists("/tmp/ltx-audioloop-escape/y.png")
+    refused = [o for o in result["outputs"] if o.get("error")]
+    assert len(refused) == 3 and not any(o.get("path") for o in refused)
+    views = [c[2]["filename"] for c in server.calls if c[1] == "/view"]
+    assert "x.png" not in views and "y.png" not in views  # refused before any request
+
+
+def test_batch_job_id_cannot_escape_out(tmp_path, capsys, inputs):
+    audio, _, _ = inputs
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(json.dumps({"id": "../../escape", "audio": str(audio)}) + "\n")
+    assert main(["render", "--batch", str(jobs), "--out", str(tmp_path / "out"), "--server", "http://127.0.0.1:9",
+                 "--no-track"]) == 2
+    assert "plain folder name" in capsys.readouterr().err
+    jobs.write_text(json.dumps({"id": "a", "audio": str(audio), "seed": "abc"}) + "\n")
+    assert main(["render", "--batch", str(jobs), "--server", "http://127.0.0.1:9", "--no-track"]) == 2
+    assert "'seed' must be a whole number" in capsys.readouterr().err

@@ -369,3 +369,37 @@ def test_bypassed_and_muted_nodes_follow_the_frontend(registry):
     document["nodes"][1]["mode"] = 2  # mute: the preview loses its input
     loaded = from_document(document, registry)
     assert "images" not in loaded.api["3"]["inputs"]
+
+
+# -- the frontend's legacy widgets_values migration --------------------------------------------
+
+def _loop_close_canvas(values: list) -> dict:
+    return {"last_node_id": 1, "last_link_id": 0, "links": [], "groups": [], "config": {}, "extra": {}, "version": 0.4,
+            "nodes": [{"id": 1, "type": "TensorLoopClose", "pos": [0, 0], "size": [270, 150], "flags": {}, "order": 0,
+                       "mode": 0, "inputs": [], "outputs": [{"name": "output", "type": "*", "links": None}],
+                       "properties": {}, "widgets_values": values}]}
+
+
+@pytest.mark.parametrize(("values", "frames"), [
+    ([True, "start", 1], 8),         # [accumulate, overlap, stop] signature: the frontend drops the 1
+    ([True, "start", 1, None], 1),   # our padding: the migration does not fire, the pad is ignored
+    ([True, "start"], 8),            # a list that ends early: the widget keeps its default
+    ([True, "end", 3, None], 3),
+])
+def test_canvas_reads_dynamic_sub_values_as_the_frontend_does(registry, values, frames):
+    api = from_document(_loop_close_canvas(values), registry).api
+    assert api["1"]["inputs"]["overlap.overlap_frames"] == frames
+
+
+def test_emitter_pads_only_where_the_frontend_would_drop_values(registry):
+    from ltx_audioloop.workflows.frontend_quirks import legacy_signature, safe_values
+
+    spec = registry.spec("TensorLoopClose")
+    assert legacy_signature(spec) == [False, False, True]
+    assert safe_values(spec, [True, "start", 1]) == [True, "start", 1, None]
+    assert safe_values(spec, [True, "disabled"]) == [True, "disabled"]
+    plain = registry.spec("TensorLoopOpen")
+    assert safe_values(plain, ["iterations", 4]) == ["iterations", 4]  # no forceInput: nothing to fear
+    walkthrough = json.loads((ROOT / "example_workflows" / "keyframe-walkthrough-flf.json").read_text())
+    close = next(n for n in walkthrough["nodes"] if n["type"] == "TensorLoopClose")
+    assert close["widgets_values"] == [True, "start", 1, None]

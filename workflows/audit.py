@@ -8,13 +8,14 @@ migration can fix names it in ``fix`` (``ltx-audioloop migrate FILE --fix NAME``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..loop.geometry import loop_geometry
 from .api_graph import ApiGraph, is_link
-from .convert import Finding, Loaded, from_document, load
+from .convert import Finding, Loaded, from_document, load, load_document
 from .registry import MATCH_TYPE, NodeRegistry, types_compatible
 
 TEXT_ENCODERS = ("CLIPTextEncode", "CachedTextEncode_AudioLoop", "TimestampPromptSchedule", "CLIPTextEncodeFlux",
@@ -79,12 +80,103 @@ def audit_loaded(loaded: Loaded, registry: NodeRegistry) -> Report:
     return Report(loaded.source, loaded.format, _dedupe(findings))
 
 
+MALFORMED = (RecursionError, TypeError, AttributeError, KeyError, IndexError)
+
+
 def audit_file(path: str | Path, registry: NodeRegistry) -> Report:
-    return audit_loaded(load(path, registry), registry)
+    """Audit one file; a malformed file is a report with one error naming the file (never a crash)."""
+    try:
+        document = load_document(path)
+    except RecursionError:
+        return _malformed_report(str(path), "its JSON is nested too deeply to be a workflow")
+    return audit_document(document, registry, str(path))
 
 
 def audit_document(document: Any, registry: NodeRegistry, source: str = "<workflow>") -> Report:
-    return audit_loaded(from_document(document, registry, source), registry)
+    problems = structure_problems(document)
+    if problems:
+        return Report(source, "unknown", problems)
+    try:
+        return audit_loaded(from_document(document, registry, source), registry)
+    except MALFORMED as err:
+        return _malformed_report(source, f"{type(err).__name__}: {err}")
+
+
+def _malformed_report(source: str, reason: str) -> Report:
+    return Report(source, "unknown", [Finding("error", "readable", f"{source} is not a well-formed workflow: {reason}")])
+
+
+def structure_problems(document: Any) -> list[Finding]:
+    """Shape errors that would stop any reading: node ids, node objects, ``inputs`` of the right type."""
+    found = []
+    if isinstance(document, dict) and isinstance(document.get("nodes"), list):
+        for index, node in enumerate(document["nodes"]):
+            if not isinstance(node, dict):
+                found.append(Finding("error", "readable", f"nodes[{index}] is not an object"))
+            elif isinstance(node.get("id"), bool) or not isinstance(node.get("id"), (int, str)):
+                found.append(Finding("error", "readable", f"nodes[{index}] ({node.get('type', '?')}) has id "
+                                     f"{node.get('id')!r}; every node needs a number id"))
+            elif not isinstance(node.get("inputs", []), list) or not isinstance(node.get("outputs", []) or [], list):
+                found.append(Finding("error", "readable", f"node {node['id']} ({node.get('type', '?')}): inputs "
+                                     "and outputs must be lists in a canvas workflow", str(node["id"])))
+        if not isinstance(document.get("links", []), list):
+            found.append(Finding("error", "readable", "'links' must be a list"))
+    elif isinstance(document, dict):
+        graph = document.get("prompt") if isinstance(document.get("prompt"), dict) else document
+        for nid, node in graph.items():
+            if not isinstance(node, dict):
+                found.append(Finding("error", "readable", f"node {nid!r} is not an object", str(nid)))
+            elif not isinstance(node.get("inputs", {}), dict):
+                found.append(Finding("error", "readable", f"node {nid} ({node.get('class_type', '?')}): 'inputs' "
+                                     f"must be an object of input names, got {type(node.get('inputs')).__name__}",
+                                     str(nid)))
+    return found[:20]
+
+
+@check
+def no_dependency_cycle(graph: ApiGraph) -> list[Finding]:
+    """Links never form a cycle (a node waiting on itself): ComfyUI could never run it."""
+    state: dict[str, int] = {}
+    for root in graph.nodes:
+        if state.get(root):
+            continue
+        stack = [(root, iter(_link_sources(graph, root)))]
+        state[root] = 1
+        path = [root]
+        while stack:
+            nid, sources = stack[-1]
+            nxt = next(sources, None)
+            if nxt is None:
+                state[nid] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(nxt) == 1:
+                cycle = path[path.index(nxt):]
+                names = " -> ".join(graph.label(n) for n in cycle + [nxt])
+                return [Finding("error", "no_dependency_cycle",
+                                f"the links form a cycle: {names}; ComfyUI cannot run it", nxt,
+                                "remove one of these links")]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(_link_sources(graph, nxt))))
+    return []
+
+
+def _link_sources(graph: ApiGraph, nid: str) -> list[str]:
+    return [str(v[0]) for v in graph.inputs(nid).values() if is_link(v) and str(v[0]) in graph.nodes]
+
+
+@check
+def finite_number_literals(graph: ApiGraph) -> list[Finding]:
+    """No NaN or infinite number in a widget value (JSON's NaN/Infinity extensions)."""
+    found = []
+    for nid in graph.nodes:
+        for name, value in graph.inputs(nid).items():
+            if isinstance(value, float) and not math.isfinite(value):
+                found.append(Finding("error", "finite_number_literals",
+                                     f"{graph.label(nid)} input {name!r} is {value}; give a finite number", nid))
+    return found
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

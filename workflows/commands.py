@@ -21,7 +21,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     migrate = commands.add_parser(
         "migrate", help="apply a mechanical fix to a workflow file (idempotent, with backup)",
         description="Apply one fix to a workflow file in place. A backup FILE.bak is kept; --revert restores it.")
-    migrate.add_argument("workflow", type=Path, help="workflow JSON file")
+    migrate.add_argument("workflow", type=Path, nargs="?", help="workflow JSON file (not needed with --list)")
     migrate.add_argument("--fix", help="fix to apply (see --list)")
     migrate.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
     migrate.add_argument("--revert", action="store_true", help="restore the file from its backup")
@@ -67,6 +67,8 @@ def _migrate(args: argparse.Namespace, registry) -> int:
             formats = "canvas" + (" + API" if item.api else "")
             print(f"{name:24s} {item.summary} [{formats}]")
         return 0
+    if args.workflow is None:
+        raise ValueError("give the workflow JSON file to migrate (ltx-audioloop migrate FILE --fix NAME)")
     if args.revert:
         print(f"restored {revert_file(args.workflow)} from its backup")
         return 0

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from .frontend_quirks import frontend_values
+from .graph import default_value
 from .registry import FRONTEND_ONLY_TYPES, InputSpec, NodeRegistry, NodeSpec
 
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize"})
@@ -204,7 +206,7 @@ class _UiConverter:
             values = []
         if isinstance(values, Mapping):
             return {s.path: values[s.path] for s in spec.all_inputs() if s.is_widget and s.path in values}
-        values = list(values)
+        values = frontend_values(spec, values)
         result: dict[str, Any] = {}
         index = 0
         expected = 0
@@ -216,8 +218,8 @@ class _UiConverter:
                 if not input_spec.is_widget:
                     continue
                 expected += 1
-                if index < len(values):
-                    result[input_spec.path] = values[index]
+                # the frontend keeps a widget's default when the saved list ends before it
+                result[input_spec.path] = values[index] if index < len(values) else default_value(input_spec)
                 index += 1
                 if input_spec.control_after_generate:
                     expected += 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .frontend_quirks import safe_values
 from .graph import Node, OutputRef, Workflow, default_value
 from .layout import layout, node_size
 
@@ -72,7 +73,7 @@ def widgets_values(node: Node) -> list[Any]:
             values.append("image")
         elif spec.upload_widgets:
             values.extend([None] * spec.upload_widgets)
-    return values
+    return safe_values(node.spec, values)
 
 
 def _slot_inputs(node: Node) -> list[Any]:

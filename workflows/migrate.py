@@ -8,16 +8,20 @@ one JSON format (:func:`~.emit.dumps`); a run that changes nothing writes nothin
 
 from __future__ import annotations
 
+import logging
 import os
-import tempfile
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..safeio import atomic_write
 from .convert import detect_format, load_document
 from .emit import dumps
 from .registry import NodeRegistry
 from .ui_edit import GraphEditor, editors
+
+log = logging.getLogger(__name__)
 
 BACKUP_SUFFIX = ".bak"
 DISTILLED_CRF = 18
@@ -474,39 +478,58 @@ def apply_fix(document: Any, name: str, registry: NodeRegistry) -> list[str]:
 
 
 def migrate_file(path: str | Path, name: str, registry: NodeRegistry, *, dry_run: bool = False) -> MigrationResult:
+    """Apply fix ``name`` to the workflow file ``path`` in place (see :func:`_write_with_backup`)."""
     file = Path(path)
     document = load_document(file)
     changes = apply_fix(document, name, registry)
     if not changes or dry_run:
         return MigrationResult(file, name, changes, False, None)
-    backup = file.with_name(file.name + BACKUP_SUFFIX)
-    if not backup.exists():
-        backup.write_bytes(file.read_bytes())
-    _atomic_write(file, dumps(document))
+    backup = _write_with_backup(file, dumps(document))
     return MigrationResult(file, name, changes, True, backup)
 
 
+def backup_path(file: Path) -> Path:
+    """``FILE.bak`` beside the path the user named (beside the link, when ``file`` is a symlink)."""
+    return file.with_name(file.name + BACKUP_SUFFIX)
+
+
+def usable_backup(backup: Path) -> bool:
+    """True when ``backup`` is a non-empty file that parses as a workflow (a backup worth keeping)."""
+    try:
+        if not backup.is_file() or backup.stat().st_size == 0:
+            return False
+        detect_format(load_document(backup))
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _write_with_backup(file: Path, text: str) -> Path:
+    """Keep the file's current bytes as ``FILE.bak`` (once: the first migration's original), then
+    replace the file atomically. A symlink is followed (its target is rewritten, the link stays),
+    the target's mode is kept, and a backup that is empty or unreadable is replaced by the current,
+    good file; a good backup is never overwritten."""
+    backup = backup_path(file)
+    original = file.read_bytes()
+    if not usable_backup(backup):
+        if backup.exists():
+            log.warning("backup %s is empty or not a workflow; replacing it with the current %s", backup, file.name)
+        atomic_write(backup, original, mode=stat.S_IMODE(os.stat(file).st_mode))
+    atomic_write(file, text)
+    return backup
+
+
 def revert_file(path: str | Path) -> Path:
-    """Restore ``path`` from its backup (written by the first migration); the backup is removed."""
+    """Restore ``path`` from its backup (written by the first migration); the backup is removed.
+
+    A backup that is empty or not a workflow is refused (the file stays as it is)."""
     file = Path(path)
-    backup = file.with_name(file.name + BACKUP_SUFFIX)
+    backup = backup_path(file)
     if not backup.is_file():
         raise ValueError(f"no backup {backup.name} next to {file}: nothing to revert")
-    _atomic_write(file, backup.read_bytes())
+    if not usable_backup(backup):
+        raise ValueError(f"backup {backup} is empty or not a workflow; {file} was left as it is "
+                         "(restore it by hand if you have another copy)")
+    atomic_write(file, backup.read_bytes())
     backup.unlink()
     return file
-
-
-def _atomic_write(file: Path, content: str | bytes) -> None:
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, file)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise

@@ -59,6 +59,7 @@ class InputSpec:
     minimum: float | None = None
     maximum: float | None = None
     control_after_generate: bool = False
+    force_input: bool = False
     upload_widgets: int = 0
     allowed_types: tuple[str, ...] = ()
     dynamic_options: Mapping[str, tuple["InputSpec", ...]] = field(default_factory=dict)
@@ -150,7 +151,8 @@ def _parse_input(name: str, raw: Any, required: bool, prefix: str = "") -> Input
     control = kind == "widget" and type_name == "INT" and (
         bool(opts.get("control_after_generate")) or name in SEED_WIDGET_NAMES
     )
-    return InputSpec(type=type_name, kind=kind, control_after_generate=control, allowed_types=allowed, **common)
+    return InputSpec(type=type_name, kind=kind, control_after_generate=control, allowed_types=allowed,
+                     force_input=bool(opts.get("forceInput")), **common)
 
 
 def spec_from_object_info(class_type: str, info: Mapping[str, Any]) -> NodeSpec:

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 from typing import Iterator
 
+from ..safeio import atomic_output, atomic_write
 from .emit import dumps, to_api, to_ui
 from .library import BUILDERS, PRIMARY
 from .picture import draw_workflow
@@ -47,19 +48,22 @@ def write_shipped(out_dir: str | Path, registry: NodeRegistry | None = None, *, 
 
     own = frozenset(NODE_CLASS_MAPPINGS)
     root = Path(out_dir)
-    (root / "api").mkdir(parents=True, exist_ok=True)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"--write {root} is a file; give a folder")
     written = []
     for name, canvas, api in _documents(registry or NodeRegistry.default()):
         for path, document in ((root / f"{name}.json", canvas), (root / "api" / f"{name}.json", api)):
-            path.write_text(dumps(document), encoding="utf-8")
+            atomic_write(path, dumps(document))
             written.append(path)
         if thumbnails:
             thumb = root / f"{name}.jpg"
-            draw_workflow(canvas, width=THUMBNAIL_WIDTH, own_types=own).save(thumb, quality=85)
+            with atomic_output(thumb) as temporary:
+                draw_workflow(canvas, width=THUMBNAIL_WIDTH, own_types=own).save(temporary, format="JPEG", quality=85)
             written.append(thumb)
             if readme_picture and name == PRIMARY:
-                draw_workflow(canvas, width=1800, own_types=own,
-                              title=canvas["extra"]["ltx_audioloop"]["title"]).save(readme_picture)
+                with atomic_output(readme_picture) as temporary:
+                    draw_workflow(canvas, width=1800, own_types=own,
+                                  title=canvas["extra"]["ltx_audioloop"]["title"]).save(temporary)
                 written.append(Path(readme_picture))
     log.info("wrote %d files under %s", len(written), root)
     return written
