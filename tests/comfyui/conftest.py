@@ -44,7 +44,7 @@ def _load_harness():
 
 _load_harness()
 from ltx_comfytests import server as comfy_server_lib  # noqa: E402
-from ltx_comfytests import client, media, tinyize  # noqa: E402
+from ltx_comfytests import client, frontend, media, tinyize  # noqa: E402
 from ltx_comfytests.paths import API_DIR as SHIPPED_API_DIR, PACKAGE_ROOT  # noqa: E402
 
 
@@ -193,3 +193,17 @@ def _id_order(node_id: str):
 @pytest.fixture(scope="session")
 def shipped(comfy, figures) -> ShippedRunner:
     return ShippedRunner(comfy, figures)
+
+
+# ---- the real frontend --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser_page(comfy, figures) -> frontend.Frontend:
+    """One headless Chromium tab on the test server's page, shared by every frontend check."""
+    pytest.importorskip("aiohttp", reason="the frontend driver talks to Chromium through aiohttp")
+    browser = frontend.find_browser()
+    if browser is None:
+        pytest.skip("no Chromium found (install chromium or set CHROMIUM) for the real-frontend checks")
+    with frontend.Frontend(comfy.url, browser) as page:
+        figures["frontend"] = {"page_load_s": round(page.page_load_seconds, 1), "browser": browser}
+        yield page

@@ -6,23 +6,12 @@ import json
 
 import pytest
 
-from ltx_comfytests import client, frontend
+from ltx_comfytests import client
 from ltx_comfytests.paths import API_DIR, CANVAS_DIR, SHIPPED_NAMES
 
 pytestmark = pytest.mark.comfyui
 
 CANVAS_NAMES = [name for name in SHIPPED_NAMES if (CANVAS_DIR / f"{name}.json").is_file()]
-
-
-@pytest.fixture(scope="module")
-def browser_page(comfy, figures):
-    pytest.importorskip("aiohttp", reason="the frontend driver talks to Chromium through aiohttp")
-    browser = frontend.find_browser()
-    if browser is None:
-        pytest.skip("no Chromium found (set CHROMIUM or install chromium) for the real-frontend checks")
-    with frontend.Frontend(comfy.url, browser) as page:
-        figures["frontend"] = {"page_load_s": round(page.page_load_seconds, 1), "browser": browser}
-        yield page
 
 
 @pytest.fixture(scope="module")
