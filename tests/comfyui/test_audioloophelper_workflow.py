@@ -35,6 +35,7 @@ def test_audioloophelper_latent_canvas_renders_the_whole_track(alh_canvas, brows
     api = browser_page.to_api(canvas)
     api, notes = foreign.replace_unavailable(api, canvas, "ltx-tests/alh-latent/first")
     graph = tinyize.tinyize(api, image=comfy.image, audio=comfy.audio, prefix="ltx-tests/alh-latent/first")
+    client.clear_cache(comfy.url)
     first = client.run(comfy.url, graph)
     assert first.status == "success", f"AudioLoopHelper latent canvas failed: {json.dumps(first.error, indent=1)}"
     requeue = client.run(comfy.url, graph)

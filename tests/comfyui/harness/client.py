@@ -46,6 +46,19 @@ def object_info(url: str) -> dict:
     return response.json()
 
 
+def clear_cache(url: str) -> None:
+    """Start the next prompt cold: ask the server to drop its node cache and unload models.
+
+    ComfyUI applies the ``/free`` request after the prompt it is running or next runs, before it takes
+    another; a trivial prompt queued right after guarantees the reset has happened when it finishes."""
+    requests.post(url + "/free", json={"free_memory": True, "unload_models": True}, timeout=30).raise_for_status()
+    marker = {"1": {"class_type": "PrimitiveInt", "inputs": {"value": int(time.time() * 1000) % 2**31}},
+              "2": {"class_type": "PreviewAny", "inputs": {"source": ["1", 0]}}}
+    result = run(url, marker, timeout=120)
+    if result.status != "success":
+        raise RuntimeError(f"the cache-reset marker prompt failed: {result.error}")
+
+
 def run(url: str, graph: dict, timeout: float = 900.0, poll: float = 0.2) -> PromptRun:
     """Queue ``graph`` (API format), wait until its history entry is complete and return it."""
     response = requests.post(url + "/prompt", json={"prompt": graph, "client_id": uuid.uuid4().hex}, timeout=60)
