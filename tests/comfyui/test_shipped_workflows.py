@@ -66,6 +66,10 @@ def test_new_output_prefix_reruns_only_the_save(shipped, name):
     runs = shipped.runs(name)
     assert runs.renamed.status == "success", f"{name}: run with a new prefix failed: {runs.renamed.error}"
     saves = tinyize.save_node_ids(runs.graph)
+    uncached = (runs.first.executed - saves) - runs.renamed.cached
+    assert not uncached, (
+        f"{name}: with a new output prefix, nodes that ran in the first run were not in the cache: "
+        f"{_describe(runs.graph, uncached)}")
     assert runs.renamed.executed == saves, (
         f"{name}: a new output prefix should re-run only the save node(s) {sorted(saves)}; it re-ran "
         f"{_describe(runs.graph, runs.renamed.executed)} in {runs.renamed.seconds:.2f} s "

@@ -15,6 +15,7 @@ explicit input/output/temp/user/database options, and ``--disable-all-custom-nod
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -91,6 +92,15 @@ class ComfyServer:
     @property
     def input_dir(self) -> Path:
         return self.base / "input"
+
+    def keep_graph(self, name: str, graph: dict) -> Path:
+        """Write the graph a test queues beside the server's log (base/graphs/NAME.json), for a look
+        after a failure."""
+        folder = self.base / "graphs"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(graph, indent=1))
+        return path
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
