@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from .extras import missing_extra
 from .metadata import command as extract_command
 from .workflows import commands as workflow_commands
 
@@ -51,6 +52,7 @@ def _build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-snap", action="store_true", help="do not snap schedule boundaries to the stride grid")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
+    plan.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
     extract_command.add_parser(commands)
     workflow_commands.add_parsers(commands)
     for package in SUBPACKAGE_COMMANDS.values():
@@ -62,7 +64,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
-    from .audio.files import demo_track, load_audio
+    from .audio.files import demo_track
+    from .audio.progress import TerminalProgress
+    from .audio.stream import load_preview, probe_audio
     from .audio.waveform import check_audio
     from .loop.geometry import loop_geometry
     from .loop.plan import build_render_plan
@@ -75,7 +79,17 @@ def _run_plan(args: argparse.Namespace) -> int:
         check_not_input(args.png, [args.audio, args.schedule], "--png")
 
     if args.audio:
-        audio = load_audio(args.audio)
+        # The length comes from the container's headers; only the picture needs samples (a
+        # low-rate downmix, decoded chunk by chunk).
+        info = probe_audio(args.audio)
+        check_audio({"waveform": torch_zeros(info.channels), "sample_rate": info.sample_rate}, str(args.audio))
+        audio = None
+        if args.png:
+            progress = TerminalProgress("plan", args.quiet)
+            try:
+                audio = load_preview(args.audio, progress=progress)
+            finally:
+                progress.close()
         schedule = None
     else:
         log.info("no AUDIO given: planning a %.0f s synthesised demo song", DEMO_SECONDS)
@@ -83,9 +97,14 @@ def _run_plan(args: argparse.Namespace) -> int:
         schedule = DEMO_SCHEDULE
     if args.schedule is not None:
         schedule = read_schedule_file(args.schedule)
-    waveform, rate = check_audio(audio)
+    waveform, rate = check_audio(audio) if audio is not None else (None, info.sample_rate)
+    duration = info.duration if args.audio else waveform.shape[-1] / rate
+    if args.audio:
+        from .audio.files import declared_wav_seconds, warn_if_truncated
+
+        warn_if_truncated(Path(args.audio), declared_wav_seconds(Path(args.audio)), info.duration)
     geometry = loop_geometry(args.window, args.overlap, args.fps)
-    plan = build_render_plan(waveform.shape[-1] / rate, geometry, schedule, args.blend, not args.no_snap)
+    plan = build_render_plan(duration, geometry, schedule, args.blend, not args.no_snap)
     if args.png:
         from .loop.timeline import render_timeline
         from .safeio import atomic_output
@@ -107,13 +126,26 @@ def _run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def torch_zeros(channels: int):
+    """A one-sample silent waveform: lets :func:`check_audio` vet a probed rate and channel count."""
+    import torch
+
+    return torch.zeros(1, channels, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand. Exit status: 0 done, 2 a user mistake (one line, never a traceback),
+    """Run one subcommand. Exit status: 0 done, 2 a user mistake or a missing optional extra (one line, never a traceback),
     3 a render that did not succeed, 130 Ctrl-C (one line), 141 stdout closed early (quietly)."""
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return _dispatch(args)
+    except ModuleNotFoundError as err:
+        fix = missing_extra(err)
+        if fix is None:
+            raise
+        print(f"ltx-audioloop {args.command}: error: {fix}", file=sys.stderr)
+        return 2
     except ValueError as err:
         print(f"ltx-audioloop {args.command}: error: {err}", file=sys.stderr)
         return 2

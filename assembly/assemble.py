@@ -24,6 +24,7 @@ from ..safeio import atomic_output, check_not_input
 from .audio import build_audio, samples_at
 from .clips import Clip, parse_spec, probe
 from .watermark import Watermark
+from ..audio.media_errors import describe_media_error
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def assemble(specs: list[str], output: str | Path, *, crossfade: int = 0, waterm
             frames = _encode(temporary, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate,
                              crf, preset, total)
     except av.error.FFmpegError as err:
-        raise ValueError(f"cannot write -o {output}: {err}; nothing was changed there") from None
+        raise ValueError(f"cannot write -o {output}: {describe_media_error(err)}; nothing was changed there") from None
     return {"output": str(output), "frames": total, "fps": float(fps), "duration_s": float(total / fps),
             "audio_samples": int(audio.shape[1]) if audio is not None else 0, "sample_rate": rate,
             "audio_codec": codec if audio is not None else None, "crossfade": crossfade,

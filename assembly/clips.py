@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from ..audio.media_errors import describe_media_error
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def probe(spec: str) -> Clip:
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as err:
-        raise ValueError(f"clip {path}: cannot open: {err}") from None
+        raise ValueError(f"clip {path}: cannot open: {describe_media_error(err)}") from None
     with container:
         if not container.streams.video:
             raise ValueError(f"clip {path}: has no video stream")

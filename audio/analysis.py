@@ -3,12 +3,14 @@
 :func:`analyse_track` runs the stages in order on batch item 0 of an AUDIO waveform and records
 how long each took (``AudioAnalysis.timings``, seconds):
 
-1. ``spectrogram``: resample to 22.05 kHz, one STFT per channel (:mod:`.features`);
+1. ``spectrogram``: one chunked pass (:mod:`.features`): loudness frames, peaks and clipping at the
+   track's rate, the downmix resampled to 22.05 kHz, its STFT reduced to frame features, YIN;
+   from a file (:func:`analyse_file`) the decoding happens in the same pass;
 2. ``rhythm``: tempo and beats from the onset envelope (:mod:`.rhythm`);
 3. ``voice``: vocal activity and pitch (:mod:`.pitch`);
 4. ``sections``: sections and their labels (:mod:`.sections`);
-5. ``loudness``: integrated LUFS (BS.1770 gates on the STFT's K-weighted frames) and true peak
-   (4x oversampling of the loudest blocks, :mod:`.loudness`);
+5. ``loudness``: integrated LUFS (BS.1770 gates on the K-weighted frames) and true peak
+   (4x oversampling of the loudest blocks, measured during the pass);
 6. ``balance``: band levels and the warnings (:mod:`.checks`).
 """
 
@@ -18,11 +20,11 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from .checks import BandLevels, Warning_, band_levels, check_track
 from .features import Spectrogram, compute_spectrogram
-from .loudness import true_peak_estimate_db
 from .pitch import VoiceAnalysis, analyse_voice, note_name
 from .rhythm import Rhythm, analyse_rhythm
 from .sections import Section, attach_vocals, find_sections
@@ -108,56 +110,83 @@ def check_content(content: str | None) -> str | None:
     return content
 
 
-def analyse_track(audio: dict, content: str | None = None) -> AudioAnalysis:
-    """Analyse batch item 0 of an AUDIO value (see the module docstring)."""
+def analyse_track(audio: dict, content: str | None = None, progress=None) -> AudioAnalysis:
+    """Analyse batch item 0 of an AUDIO value (see the module docstring), fed in chunks."""
     forced = check_content(content)
     waveform, rate = check_audio(audio)
-    item = waveform[0].detach().to("cpu", torch.float32)
-    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    spec = compute_spectrogram(waveform[0].detach(), rate, progress)
+    return analyse_features(spec, rate, waveform.shape[1], forced, waveform.shape[0],
+                            {"spectrogram": time.perf_counter() - clock}, progress)
+
+
+def analyse_file(path, content: str | None = None, progress=None) -> AudioAnalysis:
+    """Analyse the first audio stream of a file, decoded and analysed chunk by chunk: the memory
+    used does not grow with the track's length beyond a few frame features."""
+    from .features import FeatureBuilder
+    from .progress import report
+    from .stream import iter_file_chunks, probe_audio
+
+    forced = check_content(content)
+    clock = time.perf_counter()
+    info = probe_audio(path)
+    builder = None
+    for chunk in iter_file_chunks(path):
+        if builder is None:
+            builder = FeatureBuilder(info.sample_rate, chunk.shape[0])
+            _check_rate(info.sample_rate, chunk.shape[0], path)
+        if not np.isfinite(chunk).all():
+            raise ValueError(f"{path} contains NaN or infinite samples; re-decode or clean the file")
+        builder.feed(chunk)
+        report(progress, "decoding and analysing", builder.samples / max(1, info.samples))
+    if builder is None or builder.samples == 0:
+        raise ValueError(f"{path} contains no audio samples")
+    spec = builder.finish()
+    return analyse_features(spec, info.sample_rate, builder.channels, forced, 1,
+                            {"spectrogram": time.perf_counter() - clock}, progress)
+
+
+def _check_rate(rate: int, channels: int, path) -> None:
+    check_audio({"waveform": torch.zeros(1, channels, 1), "sample_rate": rate}, str(path))
+
+
+def analyse_features(spec: Spectrogram, rate: int, channels: int, forced: str | None, batch_size: int = 1,
+                     timings: dict[str, float] | None = None, progress=None) -> AudioAnalysis:
+    """Stages 2-6 of the module docstring on the features of one track."""
+    from .progress import report
+
+    timings = dict(timings or {})
     clock = time.perf_counter()
 
-    def lap(name: str) -> None:
+    def lap(name: str, done: float) -> None:
         nonlocal clock
         now = time.perf_counter()
         timings[name] = now - clock
         clock = now
+        report(progress, name, done)
 
-    spec = compute_spectrogram(item, rate)
-    lap("spectrogram")
     rhythm = analyse_rhythm(spec.onset, spec.frame_seconds)
-    lap("rhythm")
+    lap("rhythm", 0.25)
     voice = analyse_voice(spec)
-    lap("voice")
+    lap("voice", 0.5)
     sections = find_sections(spec)
     attach_vocals(sections, voice.active, spec.frame_seconds)
-    lap("sections")
+    lap("sections", 0.75)
     lufs = spec.loudness_lufs()
-    peak = float(item.abs().max())
-    sample_peak = 20 * math.log10(peak) if peak > 0 else -math.inf
-    true_peak = true_peak_estimate_db(item, rate)
-    lap("loudness")
+    sample_peak = 20 * math.log10(spec.sample_peak) if spec.sample_peak > 0 else -math.inf
+    true_peak = spec.true_peak_db
+    lap("loudness", 0.85)
     chosen = forced or guess_content(rhythm, voice)
     bands = band_levels(spec, voice.active if chosen == "speech" else None)
-    warnings = check_track(rate, chosen, bands, voice, lufs, true_peak, _clipped_runs(item), item.shape[-1] / rate)
-    lap("balance")
+    warnings = check_track(rate, chosen, bands, voice, lufs, true_peak, spec.clipped_runs, spec.duration)
+    lap("balance", 1.0)
     timings["total"] = sum(timings.values())
     return AudioAnalysis(
-        duration=item.shape[-1] / rate, sample_rate=rate, channels=item.shape[0], content=chosen,
+        duration=spec.duration, sample_rate=rate, channels=channels, content=chosen,
         content_guessed=forced is None, rhythm=rhythm, sections=sections, voice=voice,
         loudness_lufs=lufs, true_peak_db=true_peak, sample_peak_db=sample_peak, bands=bands,
-        warnings=warnings, spectrogram=spec, batch_size=waveform.shape[0], timings=timings,
+        warnings=warnings, spectrogram=spec, batch_size=batch_size, timings=timings,
     )
-
-
-def _clipped_runs(item: torch.Tensor, level: float = 0.999, run: int = 3) -> int:
-    """Runs of ``run`` or more consecutive samples at ``|x| >= level`` (hard clipping)."""
-    hot = (item.abs() >= level).to(torch.int8)
-    if not bool(hot.any()):
-        return 0
-    kernel = torch.ones(1, 1, run, dtype=torch.float32)
-    full = torch.nn.functional.conv1d(hot.to(torch.float32).unsqueeze(1), kernel) >= run
-    starts = full[..., 1:] & ~full[..., :-1]
-    return int(starts.sum() + full[..., :1].sum())
 
 
 def format_report(analysis: AudioAnalysis) -> str:

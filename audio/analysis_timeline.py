@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 from PIL import Image, ImageDraw
+import torch
 
 from ..loop.geometry import LoopGeometry, plan_loop
 from ..loop.schedule import format_timestamp
@@ -48,7 +49,8 @@ _TICKS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 def render_analysis(analysis: AudioAnalysis, waveform, sample_rate: int, geometry: LoopGeometry | None = None,
                     width: int = 1600) -> Image.Image:
-    """The picture of an analysis; ``waveform`` ``[B, C, N]`` or ``[C, N]`` (item 0 is drawn)."""
+    """The picture of an analysis; ``waveform`` ``[B, C, N]`` or ``[C, N]`` (item 0 is drawn), or
+    ``None`` to draw the min/max envelope the analysis kept (an analysed file never held whole)."""
     if isinstance(width, bool) or not isinstance(width, int) or width < 480:
         raise ValueError(f"picture width must be a whole number of pixels >= 480, got {width!r}")
     font, title_font = _font(13), _font(15)
@@ -84,7 +86,10 @@ def render_analysis(analysis: AudioAnalysis, waveform, sample_rate: int, geometr
 
     # Waveform envelope.
     a, b = rows["waveform"]
-    lows, highs = envelope(_as_tensor(waveform), sample_rate, right - left)
+    if waveform is None:
+        lows, highs = _stored_envelope(analysis, right - left)
+    else:
+        lows, highs = envelope(_as_tensor(waveform), sample_rate, right - left)
     mid, half = (a + b) / 2, (b - a) / 2 - 2
     scale = max(float(highs.abs().max()), float(lows.abs().max()), 1e-9)
     for i in range(len(lows)):
@@ -177,6 +182,22 @@ def _wrap(font, text: str, width: float) -> list[str]:
     if current:
         lines.append(current)
     return lines
+
+
+def _stored_envelope(analysis: AudioAnalysis, points: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Min and max over ``points`` equal time bins of the analysis' kept envelope."""
+    stored = analysis.spectrogram.envelope
+    if stored is None or not len(stored[0]):
+        return torch.zeros(1), torch.zeros(1)
+    low, high = (torch.from_numpy(np.asarray(v, dtype=np.float32)) for v in stored)
+    n = low.shape[0]
+    points = max(1, min(points, n))
+    edges = torch.linspace(0, n, points + 1).round().long()
+    lows, highs = torch.empty(points), torch.empty(points)
+    for i in range(points):
+        lo, hi = int(edges[i]), max(int(edges[i + 1]), int(edges[i]) + 1)
+        lows[i], highs[i] = low[lo:hi].min(), high[lo:hi].max()
+    return lows, highs
 
 
 def _as_tensor(waveform):

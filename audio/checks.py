@@ -76,11 +76,9 @@ def band_levels(spec: Spectrogram, frames: np.ndarray | None = None) -> BandLeve
         active = active & frames
     if not active.any():
         active = np.ones_like(active)
-    power = spec.power[:, active]
     out = {}
-    for name, (lo, hi) in BANDS.items():
-        mask = spec.band_mask(lo, hi)
-        energy = float(power[mask].sum(axis=0).mean()) if mask.any() else 0.0
+    for name in BANDS:
+        energy = float(spec.band_power[name][active].mean())
         out[name] = 10 * math.log10(energy) if energy > 0 else -math.inf
     return BandLevels(out)
 

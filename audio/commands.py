@@ -35,6 +35,7 @@ def add_parsers(commands) -> None:
     analyze.add_argument("--schedule", type=Path, help="write the schedule text to this file")
     analyze.add_argument("--llm-prompt", action="store_true",
                          help="also print a system prompt that asks an LLM to write such a schedule")
+    analyze.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
 
     pre = commands.add_parser(
         "preprocess",
@@ -44,6 +45,7 @@ def add_parsers(commands) -> None:
     )
     pre.add_argument("input", help="audio or video file to read")
     pre.add_argument("output", type=Path, help="file to write (.wav or .flac)")
+    pre.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
     from .preprocess import PreprocessSettings
 
     defaults = PreprocessSettings()
@@ -59,8 +61,9 @@ def add_parsers(commands) -> None:
 def run_analyze(args: argparse.Namespace) -> int:
     from ..loop.geometry import loop_geometry
     from ..loop.schedule import parse_schedule
-    from .analysis import analyse_track, format_report
-    from .files import demo_track, load_audio
+    from .analysis import analyse_file, analyse_track, format_report
+    from .files import demo_track
+    from .progress import TerminalProgress
     from .schedule_writer import format_schedule, schedule_from_analysis
 
     from ..safeio import atomic_output, atomic_write, check_not_input
@@ -72,14 +75,19 @@ def run_analyze(args: argparse.Namespace) -> int:
     for option, path in (("--schedule", args.schedule), ("--png", args.png)):
         if path is not None:
             check_not_input(path, [args.audio], option)
-    if args.audio:
-        audio = load_audio(args.audio)
-        source = str(args.audio)
-    else:
-        log.info("no AUDIO given: analysing a %.0f s synthesised demo song", ANALYZE_DEMO_SECONDS)
-        audio = demo_track(ANALYZE_DEMO_SECONDS, 44_100)
-        source = f"demo song ({ANALYZE_DEMO_SECONDS:.0f} s, synthesised)"
-    analysis = analyse_track(audio, args.content)
+    progress = TerminalProgress("analyze", getattr(args, "quiet", False))
+    try:
+        if args.audio:
+            audio = None  # the file is analysed chunk by chunk, never held whole
+            analysis = analyse_file(args.audio, args.content, progress)
+            source = str(args.audio)
+        else:
+            log.info("no AUDIO given: analysing a %.0f s synthesised demo song", ANALYZE_DEMO_SECONDS)
+            audio = demo_track(ANALYZE_DEMO_SECONDS, 44_100)
+            source = f"demo song ({ANALYZE_DEMO_SECONDS:.0f} s, synthesised)"
+            analysis = analyse_track(audio, args.content, progress)
+    finally:
+        progress.close()
     lines = schedule_from_analysis(analysis, geometry, args.subject, args.style)
     header = (f"ltx-audioloop analyze: {Path(source).name if args.audio else source}; stride "
               f"{geometry.stride_seconds:.2f} s (window {args.window:g} s, overlap {args.overlap:g} s, {args.fps:g} fps)")
@@ -90,8 +98,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     if args.png:
         from .analysis_timeline import render_analysis
 
+        waveform = None if audio is None else audio["waveform"]
         with atomic_output(args.png) as temporary:
-            render_analysis(analysis, audio["waveform"], audio["sample_rate"], geometry).save(temporary, format="PNG")
+            render_analysis(analysis, waveform, analysis.sample_rate, geometry).save(temporary, format="PNG")
     prompt = None
     if args.llm_prompt:
         from .llm_prompt import llm_system_prompt
@@ -136,9 +145,17 @@ def run_preprocess(args: argparse.Namespace) -> int:
     from ..safeio import check_not_input
 
     check_not_input(args.output, [args.input], "OUT")
-    audio = load_audio(args.input)
-    processed, reports, notes = preprocess_audio(audio, settings)
-    save_audio(processed, args.output)
+    from .progress import TerminalProgress
+
+    progress = TerminalProgress("preprocess", getattr(args, "quiet", False))
+    try:
+        audio = load_audio(args.input, progress)
+        processed, reports, notes = preprocess_audio(audio, settings, progress=progress)
+        del audio
+        progress("writing", 0.0)
+        save_audio(processed, args.output)
+    finally:
+        progress.close()
     print(format_preprocess_report(reports, settings, notes))
     print(f"Written: {args.output}")
     return 0

@@ -14,39 +14,39 @@ from .waveform import check_audio
 log = logging.getLogger(__name__)
 
 
-def load_audio(path: str | Path) -> dict:
+def load_audio(path: str | Path, progress=None) -> dict:
     """Decode any file FFmpeg reads (wav, flac, mp3, m4a, ogg, video files) to AUDIO ``[1, C, N]``.
 
     Samples are float32 in -1..1 at the file's own rate; a ``ValueError`` names the file when it
-    has no audio stream or cannot be decoded.
+    has no audio stream or cannot be decoded. The array is allocated once from the length the
+    container states (:func:`.stream.probe_audio`) and filled chunk by chunk, so the peak memory is
+    the waveform itself (plus one chunk) when that length is right; a wrong one costs one copy.
+    ``progress`` (optional) is called as ``progress("decoding", fraction)``.
     """
-    import av
+    from .stream import iter_file_chunks, probe_audio
 
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"audio file not found: {path}")
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise ValueError(f"{path} has no audio stream")
-            stream = container.streams.audio[0]
-            rate = stream.rate or stream.codec_context.sample_rate
-            declared = declared_wav_seconds(path) or (container.duration / av.time_base if container.duration else None)
-            chunks = []
-            for frame in container.decode(stream):
-                data = frame.to_ndarray()
-                if frame.format.is_planar:
-                    chunk = data.reshape(len(frame.layout.channels), -1)
-                else:
-                    chunk = data.reshape(-1, len(frame.layout.channels)).T
-                chunks.append(_to_float(chunk))
-    except av.error.FFmpegError as err:
-        raise ValueError(f"cannot decode {path}: {err}") from None
-    if not chunks:
+    info = probe_audio(path)
+    capacity = max(1, info.samples)
+    samples = np.empty((info.channels, capacity), dtype=np.float32)
+    filled = 0
+    for chunk in iter_file_chunks(path):
+        if chunk.shape[0] != info.channels:
+            raise ValueError(f"{path}: the channel count changes inside the stream ({info.channels} -> {chunk.shape[0]})")
+        if filled + chunk.shape[1] > capacity:
+            capacity = int((filled + chunk.shape[1]) * 1.1) + 1
+            grown = np.empty((info.channels, capacity), dtype=np.float32)
+            grown[:, :filled] = samples[:, :filled]
+            samples = grown
+        samples[:, filled: filled + chunk.shape[1]] = chunk
+        filled += chunk.shape[1]
+        if progress is not None:
+            progress("decoding", min(1.0, filled / max(1, info.samples)))
+    if filled == 0:
         raise ValueError(f"{path} contains no audio samples")
-    samples = np.concatenate(chunks, axis=1)
-    warn_if_truncated(path, declared, samples.shape[1] / rate)
-    audio = {"waveform": torch.from_numpy(np.ascontiguousarray(samples)).unsqueeze(0), "sample_rate": int(rate)}
+    if filled != capacity:
+        samples = np.ascontiguousarray(samples[:, :filled])
+    warn_if_truncated(Path(path), declared_wav_seconds(Path(path)), filled / info.sample_rate)
+    audio = {"waveform": torch.from_numpy(samples).unsqueeze(0), "sample_rate": int(info.sample_rate)}
     check_audio(audio, str(path))
     return audio
 
@@ -86,12 +86,6 @@ def warn_if_truncated(path: Path, declared_s: float | None, decoded_s: float) ->
                     decoded_s, decoded_s)
         return True
     return False
-
-
-def _to_float(chunk: np.ndarray) -> np.ndarray:
-    if np.issubdtype(chunk.dtype, np.integer):
-        return chunk.astype(np.float32) / float(np.iinfo(chunk.dtype).max)
-    return chunk.astype(np.float32)
 
 
 def demo_track(seconds: float = 75.0, sample_rate: int = 22_050) -> dict:

@@ -175,3 +175,19 @@ def true_peak_estimate_db(waveform: torch.Tensor, sample_rate: int, block: int =
         pieces[row, :, max(0, -lo): max(0, -lo) + piece.shape[-1]] = piece
     up = AF.resample(pieces, 1, TRUE_PEAK_OVERSAMPLING)
     return amplitude_db(max(sample_peak, float(up.abs().max())))
+
+
+
+def measure_loudness(waveform: torch.Tensor, sample_rate: int, chunk: int = 1 << 20) -> float:
+    """Integrated loudness (LUFS) of one ``[C, N]`` waveform, chunk by chunk in bounded memory: the
+    K-weighted energies of ~46 ms frames by Parseval (:class:`.features.FeatureBuilder`'s loudness
+    frames) under the BS.1770 gates; within about 0.1 LU of :func:`integrated_loudness`, several
+    times faster than filtering sample by sample."""
+    from .features import _LoudnessFrames, frames_loudness
+
+    frames = _LoudnessFrames(sample_rate, waveform.shape[0])
+    n = waveform.shape[-1]
+    for start in range(0, n, chunk):
+        frames.feed(waveform[..., start: start + chunk].detach().to("cpu", torch.float32).numpy(),
+                    final=start + chunk >= n)
+    return frames_loudness(frames.result(waveform.shape[0]), frames.frame_seconds, n / sample_rate)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import Spectrogram, resample_poly
+from .features import BANDS, VOICE_BAND, YIN_RATE, YIN_STEP, Spectrogram
 
 VOICE_BAND_HZ = (60.0, 4000.0)
 VOICE_RATIO = 0.35
@@ -40,11 +40,10 @@ MAX_FLATNESS = 0.3
 GATE_DB = 35.0
 FMIN_HZ = 65.0
 FMAX_HZ = 1100.0
-YIN_RATE = 11_025
-"""YIN runs on the downmix at half the analysis rate (f0 <= 1.1 kHz needs no more)."""
 YIN_WINDOW = 512
-YIN_STEP = 2
-"""YIN runs on every 2nd candidate frame (46 ms apart); the frame after takes its result."""
+YIN_MAX_LAG = int(math.ceil(YIN_RATE / FMIN_HZ))
+YIN_SPAN = YIN_WINDOW + YIN_MAX_LAG
+"""Samples (at ``YIN_RATE``) one YIN frame reads, from half a window before its centre."""
 YIN_THRESHOLD = 0.15
 VOICED_MAX = 0.3
 _NOTES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -76,18 +75,22 @@ def note_name(hz: float) -> str:
     return f"{_NOTES[midi % 12]}{midi // 12 - 1}"
 
 
+def local_candidates(voice_power: np.ndarray, formant_power: np.ndarray, total_power: np.ndarray,
+                     flatness: np.ndarray, level_db: np.ndarray) -> np.ndarray:
+    """Step 1 of the module docstring without the gate relative to the track (frames above -60 dBFS):
+    what a frame alone says."""
+    total = total_power + 1e-20
+    return ((voice_power / total >= VOICE_RATIO) & (formant_power / total >= FORMANT_RATIO)
+            & (flatness <= MAX_FLATNESS) & (level_db > -60.0))
+
+
 def candidate_frames(spec: Spectrogram) -> np.ndarray:
     """Frames that may hold a voice (step 1 of the module docstring)."""
-    band = spec.band_mask(*VOICE_BAND_HZ)
-    power = spec.power
-    total = power[1:].sum(axis=0) + 1e-20
-    band_power = power[band]
-    ratio = band_power.sum(axis=0) / total
-    flatness = np.exp(np.mean(np.log(band_power + 1e-20), axis=0)) / (band_power.mean(axis=0) + 1e-20)
     level = spec.frame_db()
-    loud = level > max(float(np.percentile(level, 95)) - GATE_DB, -60.0)
-    upper = power[spec.band_mask(*FORMANT_BAND_HZ)].sum(axis=0) / total
-    return loud & (ratio >= VOICE_RATIO) & (upper >= FORMANT_RATIO) & (flatness <= MAX_FLATNESS)
+    loud = level > max(float(np.percentile(level, 95)) - GATE_DB, -60.0) if len(level) else level > 0
+    bands = spec.band_power
+    return loud & local_candidates(bands[VOICE_BAND], bands["formant 300-4000 Hz"], bands["total"],
+                                   spec.voice_flatness, level)
 
 
 def yin(mono: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +98,7 @@ def yin(mono: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, n
     if len(centres) == 0:
         return np.zeros(0), np.zeros(0)
     w = YIN_WINDOW
-    max_lag = int(math.ceil(rate / FMIN_HZ))
+    max_lag = YIN_MAX_LAG if rate == YIN_RATE else int(math.ceil(rate / FMIN_HZ))
     min_lag = max(2, int(math.floor(rate / FMAX_HZ)) - 1)
     span = w + max_lag
     padded = np.pad(mono.astype(np.float64), (w // 2, span))
@@ -129,31 +132,37 @@ def yin(mono: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, n
     return rate / refined, y1
 
 
-def _yin_signal(spec: Spectrogram) -> np.ndarray:
-    return resample_poly(spec.mono, spec.rate, YIN_RATE)
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop (exclusive) indices of the runs of True in a 1-D bool array."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return edges[::2], edges[1::2]
 
 
 def _clean(active: np.ndarray, frame_seconds: float) -> np.ndarray:
-    from scipy import ndimage
-
+    """Gaps shorter than 0.2 s between active runs closed, then runs shorter than 0.12 s removed."""
     close = max(1, int(round(0.2 / frame_seconds)))
     open_ = max(1, int(round(0.12 / frame_seconds)))
-    out = ndimage.binary_closing(active, structure=np.ones(close, dtype=bool))
-    out = ndimage.binary_opening(out, structure=np.ones(open_, dtype=bool))
-    return out & (active | ndimage.binary_dilation(active, np.ones(close, dtype=bool)))
+    out = active.copy()
+    starts, stops = _runs(active)
+    for stop, start in zip(stops[:-1], starts[1:]):
+        if start - stop < close:
+            out[stop:start] = True
+    starts, stops = _runs(out)
+    for start, stop in zip(starts, stops):
+        if stop - start < open_:
+            out[start:stop] = False
+    return out
 
 
 def analyse_voice(spec: Spectrogram) -> VoiceAnalysis:
     """Vocal activity, pitch and voice-to-noise of a spectrogram (see the module docstring)."""
     candidates = candidate_frames(spec)
-    index = np.flatnonzero(candidates)
     f0 = np.full(spec.frames, np.nan)
     voiced = np.zeros(spec.frames, dtype=bool)
+    index = np.flatnonzero(candidates & np.isfinite(spec.yin_f0))
     index = index[index % YIN_STEP == 0]
     if len(index):
-        low_rate = _yin_signal(spec)
-        centres = np.round(index * spec.hop * YIN_RATE / spec.rate).astype(np.int64)
-        hz, aperiodicity = yin(low_rate, centres, YIN_RATE)
+        hz, aperiodicity = spec.yin_f0[index], spec.yin_aperiodicity[index]
         ok = (aperiodicity < VOICED_MAX) & (hz >= FMIN_HZ * 0.98) & (hz <= FMAX_HZ * 1.02)
         for step in range(YIN_STEP):
             target = index[ok] + step
@@ -179,8 +188,7 @@ def analyse_voice(spec: Spectrogram) -> VoiceAnalysis:
 
 def _voice_to_noise(spec: Spectrogram, active: np.ndarray) -> float:
     """``10 log10(median voice-band power of active frames / 10th percentile of the others)``."""
-    band = spec.band_mask(*VOICE_BAND_HZ)
-    power = spec.power[band].sum(axis=0)
+    power = spec.band_power[VOICE_BAND]
     if not active.any() or active.all():
         return float("nan")
     voice = float(np.median(power[active]))

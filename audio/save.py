@@ -14,6 +14,7 @@ import torch
 
 from ..safeio import atomic_output
 from .waveform import check_audio
+from .media_errors import describe_media_error
 
 _LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 _CODECS = {".wav": ("pcm_s24le", "s32"), ".flac": ("flac", "s32")}
@@ -45,7 +46,7 @@ def save_audio(audio: dict, path: str | Path, item: int = 0) -> Path:
             for packet in stream.encode(None):
                 container.mux(packet)
     except av.error.FFmpegError as err:
-        raise ValueError(f"cannot write {path}: {err}") from None
+        raise ValueError(f"cannot write {path}: {describe_media_error(err)}") from None
     return path
 
 

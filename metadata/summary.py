@@ -78,6 +78,31 @@ def workflow_stats(workflow: dict[str, Any], problems: list[str]) -> dict[str, A
     }
 
 
+CONSTANT_VALUE_INPUTS = ("value", "string", "int", "float", "boolean", "number", "text")
+"""Input names under which value nodes (``PrimitiveInt``, ``INTConstant``, ``StringConstant`` ...)
+hold the value they output."""
+
+
+def _constant_source(prompt: dict[str, Any], link: list, hops: int = 4) -> tuple[Any, str] | None:
+    """``(value, "class_type #id")`` of the value node a link comes from (through up to ``hops``
+    pass-through value nodes), or ``None`` when it comes from a node that computes something."""
+    for _ in range(hops):
+        node = prompt.get(str(link[0]))
+        if not isinstance(node, dict) or not isinstance(node.get("inputs"), dict):
+            return None
+        kind = str(node.get("class_type", ""))
+        if not ("Primitive" in kind or "Constant" in kind):
+            return None
+        held = [(name, node["inputs"][name]) for name in CONSTANT_VALUE_INPUTS if name in node["inputs"]]
+        if len(held) != 1:
+            return None
+        value = held[0][1]
+        if not _is_link(value):
+            return value, f"{kind} #{link[0]}"
+        link = value
+    return None
+
+
 def _prompt_nodes(prompt: dict[str, Any], problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
     good = []
     for node_id, node in prompt.items():
@@ -115,9 +140,17 @@ def summarize(meta: ExtractedMetadata, our_node_ids: Iterable[str]) -> dict[str,
             inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
             title = (node.get("_meta") or {}).get("title") if isinstance(node.get("_meta"), dict) else None
             for name, value in inputs.items():
+                via = None
                 if _is_link(value):
-                    continue
+                    if not (node["class_type"] in ours or name in SETTING_INPUTS):
+                        continue
+                    source = _constant_source(meta.prompt, value)
+                    if source is None:
+                        continue  # computed by the graph (an iteration seed, a wired stride): not a setting
+                    value, via = source
                 entry = {"node": node_id, "class_type": node["class_type"], "title": title, "input": name, "value": value}
+                if via is not None:
+                    entry["via"] = via
                 if isinstance(value, str) and value.lower().endswith(MODEL_FILE_SUFFIXES):
                     models.append(entry)
                 elif node["class_type"] in ours or name in SETTING_INPUTS:
@@ -168,7 +201,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary["settings"]:
         lines.append("Settings:")
         for entry in summary["settings"]:
-            lines.append(f"  #{entry['node']} {entry['class_type']}.{entry['input']} = {_format_value(entry['value'])}")
+            via = f" (from {entry['via']})" if entry.get("via") else ""
+            lines.append(f"  #{entry['node']} {entry['class_type']}.{entry['input']}{via} = {_format_value(entry['value'])}")
     for problem in summary["problems"]:
         lines.append(f"Note: {problem}")
     return "\n".join(lines)

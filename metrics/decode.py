@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from .color import delta_e76, srgb_to_lab
+from ..audio.media_errors import describe_media_error
 
 
 @dataclass
@@ -40,7 +41,7 @@ def open_container(path: str | Path):
     try:
         return av.open(str(path))
     except av.error.FFmpegError as err:
-        raise ValueError(f"{path}: cannot open as media: {err}") from None
+        raise ValueError(f"{path}: cannot open as media: {describe_media_error(err)}") from None
 
 
 def video_stats(path: str | Path, max_width: int = 96) -> VideoStats:

@@ -16,12 +16,13 @@ def _float(default: float, low: float, high: float, step: float, tooltip: str) -
 
 
 class AudioPreprocessForLTX:
-    """EQ toward the bands LTX-2 reads consonants from, then loudness to -16 LUFS under a -2 dBTP ceiling."""
+    """EQ toward the bands LTX-2 reads consonants from, then loudness to -16 LUFS with a -2 dBTP true-peak limiter."""
 
     DESCRIPTION = (
         "Prepares a track for lip sync: high-pass 80 Hz, 200 Hz -3 dB, 400 Hz -2 dB, 3 kHz +4 dB, 6.5 kHz +3 dB, "
-        "then a gain to -16 LUFS (BS.1770) lowered where needed so the true peak stays under -2 dBTP. Gain only, "
-        "no limiter. Any channel count and sample rate; each batch item gets its own gain; silence stays silence."
+        "then a gain to -16 LUFS (BS.1770) with a look-ahead true-peak limiter at -2 dBTP, so the target is reached "
+        "on peaky material too; the report gives the gain, the limiting and the measured result. Any channel count "
+        "and sample rate; each batch item gets its own gain; silence stays silence."
     )
     CATEGORY = CATEGORY_AUDIO
     FUNCTION = "execute"
@@ -67,7 +68,9 @@ class AudioPreprocessForLTX:
             sibilance_db=sibilance_db, q=q, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp,
             max_gain_db=max_gain_db,
         )
-        processed, reports, notes = preprocess_audio(audio, settings)
+        from ..audio.progress import comfy_progress
+
+        processed, reports, notes = preprocess_audio(audio, settings, progress=comfy_progress())
         return (processed, format_preprocess_report(reports, settings, notes))
 
 
@@ -125,7 +128,9 @@ class AudioAnalyzeForLTX:
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
         check_subject(subject or None, "music")  # bad text fails before the analysis runs
         check_style(style or None)
-        analysis = analyse_track(audio, content)
+        from ..audio.progress import comfy_progress
+
+        analysis = analyse_track(audio, content, comfy_progress())
         lines = schedule_from_analysis(analysis, geometry, subject or None, style or None)
         schedule = format_schedule(lines)
         image = image_to_tensor(render_analysis(analysis, audio["waveform"], int(audio["sample_rate"]), geometry))

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
+from ..audio.media_errors import describe_media_error
 from ..loop.schedule import parse_schedule, read_schedule_file
 from .binding import MAX_SEED, bind_inputs
 from .progress import ProgressState
@@ -88,7 +89,7 @@ def check_media(path: str, label: str, kind: str) -> None:
                 if not container.streams.audio:
                     raise ValueError(f"{label} {path} has no audio stream; give an audio or video file with sound")
         except (av.error.FFmpegError, UnicodeDecodeError) as err:
-            raise ValueError(f"{label} {path} is not an audio file FFmpeg can read ({err})") from None
+            raise ValueError(f"{label} {path} is not an audio file FFmpeg can read ({describe_media_error(err)})") from None
         return
     from PIL import Image, UnidentifiedImageError
 

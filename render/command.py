@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..workflows.library import PRIMARY
+
 
 def add_parser(commands) -> None:
     render = commands.add_parser(
@@ -17,8 +19,8 @@ def add_parser(commands) -> None:
     render.add_argument("audio", nargs="?", help="audio file of the track (uploaded to ComfyUI's input folder)")
     render.add_argument("image", nargs="?", help="start image (bound to the workflow's LoadImage node)")
     render.add_argument("--server", default="http://127.0.0.1:8188", help="ComfyUI URL (default http://127.0.0.1:8188)")
-    render.add_argument("--workflow", default="audio-loop-music-video-latent",
-                        help="a shipped workflow's name (default: audio-loop-music-video-latent, see "
+    render.add_argument("--workflow", default=PRIMARY,
+                        help=f"a shipped workflow's name (default: '{PRIMARY}', see "
                              "'ltx-audioloop workflows') or a workflow JSON file, API or canvas format")
     render.add_argument("--schedule", help="prompt schedule text file (bound to the schedule node)")
     render.add_argument("--seed", type=int, help="seed for every noise_seed/seed/base_seed input")

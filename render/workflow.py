@@ -1,7 +1,8 @@
 """Where an API-format workflow graph comes from.
 
 :func:`resolve_workflow` is the single lookup point: today it reads a JSON file given by
-path; the workflow library will later let it resolve shipped workflows by name too.
+path, or a shipped workflow by its name (the template title, e.g. "Music video from a song
+(latent loop)", any case; the former slug names still work).
 """
 
 from __future__ import annotations
@@ -39,19 +40,19 @@ def resolve_workflow(name_or_path: str | Path) -> dict:
     Raises ``ValueError`` naming the input when it is neither, is not JSON, or is a canvas
     workflow whose conversion finds errors.
     """
-    from ..workflows.library import BUILDERS, PRIMARY
+    from ..workflows.library import BUILDERS, PRIMARY, shipped_name
 
     path = Path(name_or_path).expanduser()
     if not path.is_file():
         name = str(name_or_path) or PRIMARY
-        if name in BUILDERS:
+        if shipped_name(name) is not None:
             from ..workflows.emit import to_api
             from ..workflows.library import build
 
             return to_api(build(name))
         raise ValueError(
             f"--workflow {name_or_path}: neither a file nor a shipped workflow; shipped workflows: "
-            f"{', '.join(BUILDERS)} (or pass an API or canvas workflow JSON file)"
+            f"{', '.join(map(repr, BUILDERS))} (or pass an API or canvas workflow JSON file)"
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

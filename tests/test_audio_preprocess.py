@@ -14,11 +14,13 @@ from hypothesis import strategies as st
 
 from ltx_audioloop.audio.files import load_audio
 from ltx_audioloop.audio.loudness import integrated_loudness, true_peak_db
+from ltx_audioloop.audio.limiter import LimiterSettings, gain_curve
 from ltx_audioloop.audio.preprocess import (
     PreprocessSettings,
     _biquad_chain,
     chain_impulse_response,
     equalise,
+    format_preprocess_report,
     preprocess_audio,
 )
 from ltx_audioloop.cli import main
@@ -99,22 +101,43 @@ def test_output_loudness_and_true_peak(rate, channels):
     lufs = float(integrated_loudness(y, rate)[0])
     peak = float(true_peak_db(y, rate)[0])
     assert peak <= SPEC.ceiling_dbtp + 0.02
-    if reports[0].ceiling_limited:
-        assert peak == pytest.approx(SPEC.ceiling_dbtp, abs=0.05) and lufs < SPEC.target_lufs
-    else:
-        assert lufs == pytest.approx(SPEC.target_lufs, abs=0.1)
-    assert reports[0].lufs_after == pytest.approx(lufs, abs=0.05)
+    assert lufs == pytest.approx(SPEC.target_lufs, abs=0.2)
+    assert reports[0].lufs_after == pytest.approx(lufs, abs=0.15)
+    assert reports[0].peak_after == pytest.approx(peak, abs=0.01)
     assert notes == []
 
 
-def test_peaky_audio_is_held_at_the_ceiling():
-    rate = 48_000
-    x = torch.zeros(1, 1, rate * 4)
-    x[..., ::rate // 2] = 0.9  # sparse clicks: low loudness, high peaks
-    x += 0.001 * torch.randn_like(x)
-    out, reports, _ = preprocess_audio({"waveform": x, "sample_rate": rate})
-    assert reports[0].ceiling_limited
-    assert float(true_peak_db(out["waveform"], rate)[0]) == pytest.approx(-2.0, abs=0.05)
+@pytest.mark.parametrize(("rate", "channels", "target"), [(48_000, 1, -16.0), (44_100, 2, -14.0), (22_050, 2, -20.0)])
+def test_peaky_audio_reaches_the_target_under_the_ceiling_by_an_independent_meter(rate, channels, target):
+    """Sparse clicks over quiet noise: gain alone would stop 8+ dB short; the limiter gets there.
+    Loudness by pyloudnorm (its own K-weighting and gating), true peak by 4x oversampling."""
+    pyloudnorm = pytest.importorskip("pyloudnorm")
+    g = torch.Generator().manual_seed(rate)
+    x = 0.01 * torch.randn(1, channels, rate * 6, generator=g)
+    x[..., :: rate // 3] += 0.9  # clicks: high peaks, little loudness
+    x[..., 5:: rate // 5] -= 0.7
+    settings = replace(SPEC, target_lufs=target)
+    out, reports, _ = preprocess_audio({"waveform": x, "sample_rate": rate}, settings)
+    y = out["waveform"][0].double().numpy().T
+    measured = pyloudnorm.Meter(rate).integrated_loudness(y)
+    peak = float(true_peak_db(out["waveform"], rate)[0])
+    assert measured == pytest.approx(target, abs=0.5)
+    assert peak <= SPEC.ceiling_dbtp + 0.01
+    r = reports[0]
+    assert r.ceiling_limited and r.limiting_db > 3 and 0 < r.limited_fraction < 0.5
+    assert r.lufs_after == pytest.approx(measured, abs=0.3)
+    text = format_preprocess_report(reports, settings, [])
+    assert "limiter up to" in text and "measured" in text
+
+
+def test_limiter_gain_never_exceeds_what_each_peak_needs():
+    """G_b <= min(1, c / (g p_b)) for every block, whatever the peaks, gain and settings."""
+    rng = np.random.default_rng(5)
+    for lookahead, hold in ((0.5, 0.0), (5.0, 20.0), (20.0, 200.0)):
+        peaks = np.abs(rng.standard_normal(4000)).astype(np.float32) * (rng.random(4000) < 0.05)
+        curve = gain_curve(peaks, 3.0, 0.5, 44_100, LimiterSettings(lookahead_ms=lookahead, hold_ms=hold))
+        need = np.minimum(1.0, 0.5 / np.maximum(3.0 * peaks, 1e-30))
+        assert np.all(curve <= need + 1e-6) and np.all(curve > 0) and np.all(curve <= 1)
 
 
 def test_batch_items_get_their_own_gain():
@@ -122,9 +145,8 @@ def test_batch_items_get_their_own_gain():
     x = torch.stack([music_like(4.0, rate, 2, 0.01, 1), music_like(4.0, rate, 2, 0.2, 2)])
     out, reports, _ = preprocess_audio({"waveform": x, "sample_rate": rate})
     lufs = integrated_loudness(out["waveform"], rate)
-    for i, report in enumerate(reports):
-        if not report.ceiling_limited:
-            assert float(lufs[i]) == pytest.approx(-16.0, abs=0.1)
+    for i in range(len(reports)):
+        assert float(lufs[i]) == pytest.approx(-16.0, abs=0.2)
     assert reports[0].gain_db > reports[1].gain_db + 20
 
 
@@ -166,7 +188,7 @@ def test_any_target_is_met_or_held_by_the_ceiling(target, input_level_db):
     lufs = float(integrated_loudness(out["waveform"], rate)[0])
     peak = float(true_peak_db(out["waveform"], rate)[0])
     assert peak <= SPEC.ceiling_dbtp + 0.02
-    assert lufs == pytest.approx(target, abs=0.1) or (reports[0].ceiling_limited and lufs < target)
+    assert lufs == pytest.approx(target, abs=0.2)
 
 
 def test_node_and_command(tmp_path):

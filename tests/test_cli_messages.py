@@ -134,7 +134,7 @@ def test_runs_limit_ctrl_c_and_closed_pipe(tmp_path, capsys, monkeypatch):
 
 def test_closed_pipe_exits_quietly(tmp_path):
     reader = subprocess.Popen([sys.executable, "-m", "ltx_audioloop", "workflows", "--api",
-                               "audio-loop-music-video-latent"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               "Music video from a song (latent loop)"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     reader.stdout.close()
     _, err = reader.communicate(timeout=60)
     assert b"Traceback" not in err and reader.returncode in (0, 141)

@@ -445,3 +445,22 @@ def test_command_error_exit_code(tmp_path, capsys):
     Image.new("RGB", (4, 4)).save(png)
     assert main(["extract", str(png)]) == 2
     assert "ltx-audioloop extract: error:" in capsys.readouterr().err
+
+
+def test_summary_follows_settings_wired_from_value_nodes():
+    prompt = {
+        "1": {"class_type": "PrimitiveInt", "inputs": {"value": 1234}},
+        "2": {"class_type": "PrimitiveStringMultiline", "inputs": {"value": "0:00+: a singer, medium shot"}},
+        "3": {"class_type": "TensorLoopOpen", "inputs": {"mode": "iterations", "mode.iterations": 3}},
+        "4": {"class_type": "AudioLoopController",
+              "inputs": {"current_iteration": ["3", 3], "seed": ["1", 0], "window_seconds": 19.88}},
+        "5": {"class_type": "TimestampPromptScheduleBatchEncode", "inputs": {"schedule": ["2", 0], "stride_seconds": ["4", 4]}},
+        "6": {"class_type": "RandomNoise", "inputs": {"noise_seed": ["4", 3]}},
+    }
+    ours = ["AudioLoopController", "TimestampPromptScheduleBatchEncode"]
+    settings = summarize(ExtractedMetadata("x.png", "png", None, prompt), ours)["settings"]
+    wired = {(e["node"], e["input"]): (e["value"], e.get("via")) for e in settings}
+    assert wired[("4", "seed")] == (1234, "PrimitiveInt #1")
+    assert wired[("5", "schedule")] == ("0:00+: a singer, medium shot", "PrimitiveStringMultiline #2")
+    assert ("5", "stride_seconds") not in wired and ("6", "noise_seed") not in wired  # computed, not set
+    assert ("4", "current_iteration") not in wired

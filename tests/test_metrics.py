@@ -191,3 +191,29 @@ def test_runs_compare_merges_metrics_of_each_render(tmp_path, capsys):
     assert rows["seed"] == (1, 2)
     seam_a, seam_b = rows["metrics.seam_max"]
     assert seam_a > 3 > seam_b
+
+
+def _encoder_delayed(src: np.ndarray, delay_s: float) -> np.ndarray:
+    shift = int(round(delay_s * RATE))
+    return np.concatenate([np.zeros(shift, np.float32), src])[: len(src)]
+
+
+@pytest.mark.parametrize("period_s", [1.0 / 0.7, 0.5, 0.8])
+def test_offset_on_periodic_material_is_the_true_one_and_flagged(period_s):
+    """An on/off envelope repeats every period: shifts one period apart fit equally, so the answer
+    must be the true (smallest) one and say that it is ambiguous."""
+    rng = np.random.default_rng(3)
+    t = np.arange(int(30 * RATE)) / RATE
+    gate = (np.mod(t, period_s) < period_s / 2).astype(np.float32)
+    src = (gate * 0.3 * np.sin(2 * np.pi * 220 * t) + 0.001 * rng.standard_normal(len(t))).astype(np.float32)
+    result = estimate_offset(src, _encoder_delayed(src, 0.22), RATE)
+    assert result["offset_s"] == pytest.approx(0.22, abs=0.011)
+    if period_s < 2.0:
+        assert result["ambiguous"] and len(result["candidates_s"]) >= 2
+
+
+def test_offset_on_a_steady_tone_is_not_given():
+    t = np.arange(int(20 * RATE)) / RATE
+    src = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    result = estimate_offset(src, _encoder_delayed(src, 0.2), RATE)
+    assert result["offset_s"] is None and "nothing to align" in result["reason"]

@@ -400,6 +400,19 @@ def test_emitter_pads_only_where_the_frontend_would_drop_values(registry):
     assert safe_values(spec, [True, "disabled"]) == [True, "disabled"]
     plain = registry.spec("TensorLoopOpen")
     assert safe_values(plain, ["iterations", 4]) == ["iterations", 4]  # no forceInput: nothing to fear
-    walkthrough = json.loads((ROOT / "example_workflows" / "keyframe-walkthrough-flf.json").read_text())
+    walkthrough = json.loads((ROOT / "example_workflows" / "Keyframe walkthrough (first-last frame).json").read_text())
     close = next(n for n in walkthrough["nodes"] if n["type"] == "TensorLoopClose")
     assert close["widgets_values"] == [True, "start", 1, None]
+
+
+def test_audit_flags_a_list_the_frontend_cuts_and_migrate_pads_it(registry):
+    from ltx_audioloop.workflows.migrate import apply_fix
+
+    document = _loop_close_canvas([True, "start", 1])
+    findings = from_document(document, registry).findings
+    assert [(f.check, f.fix) for f in findings] == [("frontend_drops_values", "frontend_padding")]
+    assert apply_fix(document, "frontend_padding", registry)
+    assert from_document(document, registry).api["1"]["inputs"]["overlap.overlap_frames"] == 1
+    assert apply_fix(document, "frontend_padding", registry) == []
+    legacy = _loop_close_canvas([True, "disabled", False])  # a genuine legacy list: stop's old widget value
+    assert from_document(legacy, registry).findings == []

@@ -106,5 +106,5 @@ def _workflows(args: argparse.Namespace, registry) -> int:
         return 1 if stale else 0
     for name, builder in BUILDERS.items():
         workflow = builder(registry)
-        print(f"{name:36s} {workflow.title}")
+        print(f"{name:44s} {workflow.description}")
     return 0

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .frontend_quirks import frontend_values
+from .frontend_quirks import frontend_values, misread_values
 from .graph import default_value
 from .registry import FRONTEND_ONLY_TYPES, InputSpec, NodeRegistry, NodeSpec
 
@@ -206,7 +206,15 @@ class _UiConverter:
             values = []
         if isinstance(values, Mapping):
             return {s.path: values[s.path] for s in spec.all_inputs() if s.is_widget and s.path in values}
+        lost = misread_values(spec, values)
+        if lost:
+            self.note("warning", "frontend_drops_values",
+                      f"node {api_id} ({spec.class_type}) saves {len(values)} widget values; ComfyUI's frontend drops "
+                      f"{', '.join(repr(v) for v in lost)} when it loads them (its legacy forceInput migration), so "
+                      "the widgets after it keep their defaults", api_id, "frontend_padding")
+        saved_count = len(values)
         values = frontend_values(spec, values)
+        migrated = len(values) != saved_count  # already reported above when it loses a value
         result: dict[str, Any] = {}
         index = 0
         expected = 0
@@ -237,14 +245,14 @@ class _UiConverter:
 
         walk(spec.inputs)
         extra = FRONTEND_EXTRA_WIDGETS.get(spec.class_type, 0)
-        # A canvas saved before trailing optional inputs were added has fewer values: the
-        # frontend leaves the newer widgets at their defaults, and so does the conversion.
         legacy = LEGACY_WIDGET_LAYOUTS.get((spec.class_type, len(values)))
         if legacy is not None:
             self.note("error", "widget_count",
                       f"node {api_id} ({spec.class_type}) saves {legacy} widget values; by position they would "
                       f"set other inputs", api_id, "alh_legacy_widgets")
-        elif not through_required <= len(values) <= expected + extra:
+        # A canvas saved before trailing optional inputs were added has fewer values (the frontend
+        # leaves the newer widgets at their defaults, and so does the conversion): not a shift.
+        elif not migrated and not through_required <= len(values) <= expected + extra:
             own = spec.module == OWN_MODULE
             self.note("error" if own or spec.module in ("nodes",) or spec.module.startswith("comfy_extras") else "warning",
                       "widget_count",

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import __version__
 from .frontend_quirks import safe_values
 from .graph import Node, OutputRef, Workflow, default_value
 from .layout import layout, node_size
 
 UI_VERSION = 0.4
+OWN_PACK = "ltx-audioloop"  # our nodes also carry ``ver`` (the package version), like the Manager writes it
 PACK_IDS = {
     "custom_nodes.ComfyUI-KJNodes": "comfyui-kjnodes",
     "custom_nodes.ComfyUI-LTXVideo": "comfyui-ltxvideo",
@@ -143,6 +145,8 @@ def to_ui(workflow: Workflow) -> dict[str, Any]:
         pack = PACK_IDS.get(node.spec.module, "comfy-core" if not node.spec.module.startswith("custom_nodes") else None)
         if pack:
             properties["cnr_id"] = pack
+            if pack == OWN_PACK:
+                properties["ver"] = __version__
         properties.update(node.properties)
         entry.update({"inputs": inputs, "outputs": outputs, "properties": properties,
                       "widgets_values": widgets_values(node)})

@@ -43,6 +43,33 @@ def migration_fires(spec: NodeSpec, count: int) -> bool:
     return any(signature) and len(signature) == count
 
 
+_TYPE_CHECKS = {
+    "BOOLEAN": lambda v: isinstance(v, bool),
+    "INT": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "FLOAT": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "STRING": lambda v: isinstance(v, str),
+}
+
+
+def misread_values(spec: NodeSpec, values: Sequence[Any]) -> list[Any]:
+    """Values the migration drops that cannot be a legacy ``forceInput`` widget's value.
+
+    A legacy file holds, at a ``forceInput`` position, a value of that input's type (a boolean
+    for ``stop``); anything else there (``1`` for a ``TensorLoopClose`` overlap count) is a value
+    of another widget that the frontend throws away.
+    """
+    if not migration_fires(spec, len(values)):
+        return []
+    forced = [item for item in spec.inputs if item.is_widget or item.force_input]
+    slots: list = []
+    for item in forced:
+        slots.append(item if item.force_input else None)
+        if item.control_after_generate:
+            slots.append(None)
+    return [value for value, item in zip(values, slots)
+            if item is not None and not _TYPE_CHECKS.get(item.type, lambda v: True)(value)]
+
+
 def frontend_values(spec: NodeSpec, values: Sequence[Any]) -> list[Any]:
     """``values`` as the frontend assigns them to widgets after its legacy migration."""
     values = list(values)

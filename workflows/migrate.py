@@ -423,6 +423,23 @@ def _convert_schedule(editor: GraphEditor, schedule_node: dict, registry: NodeRe
             f"ConditioningSelectByIteration #{select['id']}"]
 
 
+@fix("frontend_padding", "pad widget lists the frontend would cut (TensorLoopClose overlap counts read back as 8)")
+def _frontend_padding(document: dict, registry: NodeRegistry) -> list[str]:
+    from .frontend_quirks import PAD, misread_values
+
+    changes: list[str] = []
+    for editor in editors(document):
+        for node in editor.graph.get("nodes") or []:
+            spec = registry.get(node.get("type"))
+            values = node.get("widgets_values")
+            if spec is None or not isinstance(values, list) or not misread_values(spec, values):
+                continue
+            values.append(PAD)
+            changes.append(f"{_scope_name(editor)}{node['type']} #{node['id']}: widget list padded so the frontend "
+                           "keeps every value")
+    return changes
+
+
 @fix("drop_stale_links", "remove link records that no node input refers to")
 def _drop_stale_links(document: dict, registry: NodeRegistry) -> list[str]:
     changes = []

@@ -1,10 +1,11 @@
 """Write the shipped workflows: canvas JSON, API JSON and a thumbnail per workflow.
 
 Layout of ``example_workflows/`` (ComfyUI lists every ``*.json`` directly in that folder in its
-template browser, so only canvas files live there):
+template browser, with the file name as the card's title, so only canvas files live there and
+``<name>`` is the readable title, e.g. "Music video from a song (latent loop)"):
 
 * ``<name>.json``: the canvas (UI) format, with template metadata in ``extra.ltx_audioloop``;
-* ``<name>.jpg``: the template thumbnail;
+* ``<name>.jpg``: the card thumbnail, a picture of what the workflow makes (:mod:`.thumbnail`);
 * ``api/<name>.json``: the API format, for ``POST /prompt`` and ``ltx-audioloop render``.
 """
 
@@ -19,10 +20,9 @@ from .emit import dumps, to_api, to_ui
 from .library import BUILDERS, PRIMARY
 from .picture import draw_workflow
 from .registry import NodeRegistry
+from .thumbnail import THUMBNAILS, draw_thumbnail
 
 log = logging.getLogger(__name__)
-
-THUMBNAIL_WIDTH = 640
 
 
 def _documents(registry: NodeRegistry) -> Iterator[tuple[str, dict, dict]]:
@@ -58,7 +58,8 @@ def write_shipped(out_dir: str | Path, registry: NodeRegistry | None = None, *, 
         if thumbnails:
             thumb = root / f"{name}.jpg"
             with atomic_output(thumb) as temporary:
-                draw_workflow(canvas, width=THUMBNAIL_WIDTH, own_types=own).save(temporary, format="JPEG", quality=85)
+                spec = THUMBNAILS[canvas["extra"]["ltx_audioloop"]["name"]]
+                draw_thumbnail(spec).save(temporary, format="JPEG", quality=88)
             written.append(thumb)
             if readme_picture and name == PRIMARY:
                 with atomic_output(readme_picture) as temporary:
@@ -70,11 +71,17 @@ def write_shipped(out_dir: str | Path, registry: NodeRegistry | None = None, *, 
 
 
 def stale_files(out_dir: str | Path, registry: NodeRegistry | None = None) -> list[str]:
-    """Shipped JSON files that differ from what the library emits now (empty: up to date)."""
+    """Shipped JSON files that differ from what the library emits now, and JSON files or
+    thumbnails the library no longer ships (a renamed workflow's old file): empty when up to date."""
     root = Path(out_dir)
+    rendered = rendered_files(registry)
     stale = []
-    for relative, text in rendered_files(registry).items():
+    for relative, text in rendered.items():
         path = root / relative
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             stale.append(relative)
+    shipped_stems = {Path(relative).stem for relative in rendered}
+    for path in sorted([*root.glob("*.json"), *root.glob("*.jpg"), *root.glob("api/*.json")]):
+        if path.stem not in shipped_stems:
+            stale.append(f"{path.relative_to(root).as_posix()} (not shipped any more)")
     return stale

@@ -176,12 +176,14 @@ def build(wf: Workflow, *, schedule: str = MUSIC_SCHEDULE, negative_text: str = 
             video = wf.add("CreateVideo", title="Video with the original audio", images=joined["images"],
                            fps=float(blocks.FPS), audio=track["AUDIO"])
             wf.add("SaveVideo", title="Save", video=video["VIDEO"], filename_prefix=prefix, format="mp4", codec="h264")
+        blocks.model_note(wf)
         return wf
 
     with wf.group("Output", color="#6d597a"):
         joined = wf.add("AudioLoopJoinLatents", title="Pass 0 + loop", initial=initial, loop_output=loop_close["output"],
                         total_iterations=planner["total_iterations"], expected_frames=planner["rendered_frames"])
     blocks.decode_and_save(wf, vae=models.vae, latent=joined["latent"], audio=track["AUDIO"], prefix=prefix)
+    blocks.model_note(wf)
     return wf
 
 
@@ -195,26 +197,26 @@ def _keyframe_batch(wf: Workflow, *, count: int, image_file: str) -> OutputRef:
 
 
 def music_video_latent(registry=None) -> Workflow:
-    wf = Workflow("audio-loop-music-video-latent", registry, title="Audio loop: music video (latent loop)",
+    wf = Workflow("audio-loop-music-video-latent", registry, title="Music video from a song (latent loop)",
                   description="A song of any length as one lip-synced LTX-2.3 video: the primary workflow.")
     return build(wf)
 
 
 def music_video_image(registry=None) -> Workflow:
-    wf = Workflow("audio-loop-music-video-image", registry, title="Audio loop: music video (image-space loop)",
+    wf = Workflow("audio-loop-music-video-image", registry, title="Music video from a song (image-space loop)",
                   description="The music-video loop with a decode and re-encode per iteration: slower, lets you "
                               "inspect or post-process every window's frames.")
     return build(wf, image_space=True, prefix="ltx-audioloop/music-video-image")
 
 
 def music_video_keyframes(registry=None) -> Workflow:
-    wf = Workflow("audio-loop-music-video-keyframes", registry, title="Audio loop: music video, a keyframe per section",
+    wf = Workflow("audio-loop-music-video-keyframes", registry, title="Music video with a keyframe per section",
                   description="The music-video loop with a different reference image guiding each song section.")
     return build(wf, section_keyframes=True, prefix="ltx-audioloop/music-video-keyframes")
 
 
 def asmr_long_form(registry=None) -> Workflow:
-    wf = Workflow("asmr-long-form-loop", registry, title="ASMR: long-form piece on the loop",
+    wf = Workflow("asmr-long-form-loop", registry, title="ASMR long-form piece over a track",
                   description="A recorded ASMR track of any length as one continuous close-up video.")
     return build(wf, schedule=ASMR_SCHEDULE, negative_text=ASMR_NEGATIVE, prefix="ltx-audioloop/asmr-long",
                  audio_file="asmr.wav")

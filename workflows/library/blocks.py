@@ -12,8 +12,12 @@ from dataclasses import dataclass
 
 from ..graph import OutputRef, Workflow
 
-CHECKPOINT = "ltx-2.3-22b-distilled.safetensors"
+# The files of ComfyUI's own LTX-2.3 templates (comfyui-workflow-templates, video_ltx2_3_flf2v: the
+# distilled recipe these workflows follow), so a user who ran those already has them.
+CHECKPOINT = "ltx-2.3-22b-distilled-fp8.safetensors"
 TEXT_ENCODER = "gemma_3_12B_it_fp4_mixed.safetensors"
+# Download size of the two files, as ComfyUI's template index states it for video_ltx2_3_flf2v (bytes).
+MODEL_FILES_BYTES = 38_976_828_211
 DISTILLED_SIGMAS = "1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875, 0.0"
 CONDITIONING_CRF = 18
 WIDTH, HEIGHT = 832, 448
@@ -31,14 +35,43 @@ NEGATIVE = (
 )
 
 MODEL_LINKS = {
-    CHECKPOINT: ("checkpoints", "https://huggingface.co/Lightricks/LTX-2.3/resolve/main/ltx-2.3-22b-distilled.safetensors"),
+    CHECKPOINT: ("checkpoints", "https://huggingface.co/Lightricks/LTX-2.3-fp8/resolve/main/ltx-2.3-22b-distilled-fp8.safetensors"),
     TEXT_ENCODER: ("text_encoders",
                    "https://huggingface.co/Comfy-Org/ltx-2/resolve/main/split_files/text_encoders/gemma_3_12B_it_fp4_mixed.safetensors"),
 }
+# ComfyUI-LTXVideo provides LTXVTiledVAEDecode; it fails to import with kornia 0.9.
+LTXVIDEO_PACK = "ComfyUI-LTXVideo"
+KORNIA_PIN = "kornia==0.8.2"
 
 
 def _models_property(*names: str) -> dict:
+    """The canvas ``properties.models`` entries (name, URL, folder) the frontend offers to download."""
     return {"models": [{"name": n, "url": MODEL_LINKS[n][1], "directory": MODEL_LINKS[n][0]} for n in names]}
+
+
+def model_files_note() -> str:
+    """Markdown of the note in every workflow: files, folders, download size, VRAM, required packs."""
+    gib = MODEL_FILES_BYTES / 2**30
+    lines = ["**Model files** (the same as ComfyUI's own LTX-2.3 templates: if you ran those, you have them)", ""]
+    for name, (folder, url) in MODEL_LINKS.items():
+        lines.append(f"- `models/{folder}/{name}` ([download]({url}))")
+    lines += [
+        "",
+        f"Download: {gib:.1f} GiB for both. VRAM: ComfyUI loads the Gemma text encoder and the 22B "
+        "model in turn and offloads what does not fit; a 24-32 GB card renders a 3-minute song in "
+        "15-30 minutes at 832x448. ComfyUI's template index lists the same file set at "
+        f"{gib:.1f} GiB of VRAM for a card that keeps everything resident.",
+        "",
+        f"**Custom nodes:** ltx-audioloop, and {LTXVIDEO_PACK} for the tiled decoder (`LTXVTiledVAEDecode`). "
+        f"{LTXVIDEO_PACK} fails to import with kornia 0.9: `pip install \"{KORNIA_PIN}\"` in ComfyUI's environment.",
+    ]
+    return "\n".join(lines)
+
+
+def model_note(wf: Workflow) -> None:
+    """The "Model files and VRAM" note, in the Models group (added last so node ids stay put)."""
+    with wf.group("Models", color="#355070"):
+        wf.note(model_files_note(), title="Model files and VRAM")
 
 
 @dataclass
@@ -53,11 +86,13 @@ class Models:
 def models(wf: Workflow, *, nag: bool = True, sage: bool = True, negative_text: str = NEGATIVE) -> Models:
     """Checkpoint, Gemma text encoder, audio VAE, the negative prompt, NAG and attention routing."""
     with wf.group("Models", color="#355070"):
-        checkpoint = wf.add("CheckpointLoaderSimple", title="LTX-2.3 distilled checkpoint", ckpt_name=CHECKPOINT,
+        checkpoint = wf.add("CheckpointLoaderSimple", title="LTX-2.3 distilled checkpoint (fp8)", ckpt_name=CHECKPOINT,
                             properties=_models_property(CHECKPOINT))
         text_encoder = wf.add("LTXAVTextEncoderLoader", title="Gemma 3 text encoder", text_encoder=TEXT_ENCODER,
-                              ckpt_name=CHECKPOINT, device="default", properties=_models_property(TEXT_ENCODER))
-        audio_vae = wf.add("LTXVAudioVAELoader", title="Audio VAE", ckpt_name=CHECKPOINT)
+                              ckpt_name=CHECKPOINT, device="default",
+                              properties=_models_property(TEXT_ENCODER, CHECKPOINT))
+        audio_vae = wf.add("LTXVAudioVAELoader", title="Audio VAE", ckpt_name=CHECKPOINT,
+                           properties=_models_property(CHECKPOINT))
         negative = wf.add("CLIPTextEncode", title="Negative prompt (NAG)", text=negative_text, clip=text_encoder["CLIP"])
         model = checkpoint["MODEL"]
         if nag:

@@ -56,23 +56,24 @@ def _asmr(wf: Workflow, *, with_image: bool) -> Workflow:
         sound = wf.add("LTXVAudioVAEDecode", title="Decode audio", samples=audio_latent, audio_vae=models.audio_vae)
     blocks.decode_and_save(wf, vae=models.vae, latent=video_latent, audio=sound["Audio"],
                            prefix=f"ltx-audioloop/asmr-{'i2v' if with_image else 't2v'}")
+    blocks.model_note(wf)
     return wf
 
 
 def asmr_t2v(registry=None) -> Workflow:
-    wf = Workflow("asmr-text-to-video", registry, title="ASMR: text to video with sound",
+    wf = Workflow("asmr-text-to-video", registry, title="ASMR clip from text, with sound",
                   description="One ASMR clip with generated sound from a prompt.")
     return _asmr(wf, with_image=False)
 
 
 def asmr_i2v(registry=None) -> Workflow:
-    wf = Workflow("asmr-image-to-video", registry, title="ASMR: image to video with sound",
+    wf = Workflow("asmr-image-to-video", registry, title="ASMR clip from an image, with sound",
                   description="One ASMR clip with generated sound, starting from your image.")
     return _asmr(wf, with_image=True)
 
 
 def keyframe_walkthrough(registry=None) -> Workflow:
-    wf = Workflow("keyframe-walkthrough-flf", registry, title="Keyframe walkthrough (first-last frame loop)",
+    wf = Workflow("keyframe-walkthrough-flf", registry, title="Keyframe walkthrough (first-last frame)",
                   description="A continuous video through N keyframes: one clip per consecutive pair, each exactly "
                               "the requested seconds, shared keyframes not repeated.")
     models = blocks.models(wf)
@@ -123,4 +124,5 @@ def keyframe_walkthrough(registry=None) -> Workflow:
                             overlap=("start", {"overlap_frames": 1}))
     blocks.decode_and_save(wf, vae=models.vae, latent=loop_close["output"], audio=None,
                            prefix="ltx-audioloop/walkthrough")
+    blocks.model_note(wf)
     return wf
