@@ -66,6 +66,7 @@ def test_new_output_prefix_reruns_only_the_save(shipped, name):
     runs = shipped.runs(name)
     assert runs.renamed.status == "success", f"{name}: run with a new prefix failed: {runs.renamed.error}"
     saves = tinyize.save_node_ids(runs.graph)
+    assert saves, f"{name}: no node that writes files was found to rename"
     uncached = (runs.first.executed - saves) - runs.renamed.cached
     assert not uncached, (
         f"{name}: with a new output prefix, nodes that ran in the first run were not in the cache: "

@@ -62,13 +62,21 @@ def tinyize(graph: dict, *, image: str, audio: str, prefix: str, width: int = 12
                     inputs[name] = value
         if kind in STEP_TYPES and "steps" in inputs and not is_link(inputs["steps"]):
             inputs["steps"] = steps
-        if kind in SAVE_TYPES and "filename_prefix" in inputs:
+        if _writes_files(node):
             inputs["filename_prefix"] = prefix
     return out
 
 
+def _writes_files(node: dict) -> bool:
+    """ComfyUI's save nodes, and any other node that names its output files (this pack's
+    ``AudioLoopSaveVideo``): a literal ``filename_prefix`` input."""
+    inputs = node.get("inputs") or {}
+    return node.get("class_type") in SAVE_TYPES or (
+        "filename_prefix" in inputs and not is_link(inputs["filename_prefix"]))
+
+
 def save_node_ids(graph: dict) -> set[str]:
-    return {node_id for node_id, node in graph.items() if node.get("class_type") in SAVE_TYPES}
+    return {node_id for node_id, node in graph.items() if _writes_files(node)}
 
 
 def with_prefix(graph: dict, prefix: str) -> dict:
