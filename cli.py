@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .extras import missing_extra
+from .loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
 from .metadata import command as extract_command
 from .workflows import commands as workflow_commands
 
@@ -45,9 +46,11 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Plan the loop for a track. Without AUDIO, plans a synthesised demo song.",
     )
     plan.add_argument("audio", nargs="?", help="audio or video file (any format FFmpeg reads)")
-    plan.add_argument("--window", type=float, default=19.88, help="window length in seconds (default 19.88)")
-    plan.add_argument("--overlap", type=float, default=2.0, help="target overlap in seconds (default 2)")
-    plan.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
+    plan.add_argument("--window", type=float, default=DEFAULT_WINDOW_SECONDS,
+                      help="window length in seconds (default %(default)g)")
+    plan.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP_SECONDS,
+                      help="target overlap in seconds (default %(default)g)")
+    plan.add_argument("--fps", type=float, default=float(DEFAULT_FPS), help="video frame rate (default %(default)g)")
     plan.add_argument("--schedule", type=Path, help="prompt schedule text file")
     plan.add_argument("--blend", type=float, default=0.0, help="blend_seconds of the schedule (default 0)")
     plan.add_argument("--no-snap", action="store_true", help="do not snap schedule boundaries to the stride grid")

@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
+
 log = logging.getLogger("ltx_audioloop")
 
 ANALYZE_DEMO_SECONDS = 180.0
@@ -27,9 +29,11 @@ def add_parsers(commands) -> None:
     analyze.add_argument("--style", help="style text appended identically to every entry (e.g. 'Style: 35 mm film')")
     analyze.add_argument("--content", choices=["auto", "music", "speech", "instrumental"], default="auto",
                          help="what the track is: picks the action verbs and framing (default: guessed)")
-    analyze.add_argument("--window", type=float, default=19.88, help="window length in seconds (default 19.88)")
-    analyze.add_argument("--overlap", type=float, default=2.0, help="target overlap in seconds (default 2)")
-    analyze.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
+    analyze.add_argument("--window", type=float, default=DEFAULT_WINDOW_SECONDS,
+                      help="window length in seconds (default %(default)g)")
+    analyze.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP_SECONDS,
+                      help="target overlap in seconds (default %(default)g)")
+    analyze.add_argument("--fps", type=float, default=float(DEFAULT_FPS), help="video frame rate (default %(default)g)")
     analyze.add_argument("--json", action="store_true", help="print everything as JSON")
     analyze.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
     analyze.add_argument("--schedule", type=Path, help="write the schedule text to this file")

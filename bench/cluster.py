@@ -6,8 +6,8 @@ prompt at a time, each pass (initial render or loop iteration) taking ``--pass-s
 
 * batch: ``4 N`` jobs of ``--passes`` passes on ``N`` servers; speed-up = ``4 N t_1 / T_N`` with
   ``t_1`` the per-job time of the one-server batch (target >= 0.9 N).
-* segments: a ``--track``-second track at the default geometry (window 19.88 s, overlap 2 s,
-  25 fps) split in ``N`` segments on ``N`` servers, each segment job running as many passes as
+* segments: a ``--track``-second track at the default geometry (``loop/geometry.py``'s
+  ``DEFAULT_GEOMETRY``: window, overlap and fps defaults) split in ``N`` segments on ``N`` servers, each segment job running as many passes as
   its own loop render; speed-up = unsplit passes / longest segment's passes (the bound) and the
   measured ``T_unsplit / T_N``.
 * overhead: ``--jobs`` jobs of one instant pass on one server through the pool against the same
@@ -87,7 +87,7 @@ def main() -> int:
     import ray
 
     from ltx_audioloop.cluster.ray_setup import connect
-    from ltx_audioloop.loop.geometry import loop_geometry, plan_loop
+    from ltx_audioloop.loop.geometry import DEFAULT_GEOMETRY, plan_loop
     from ltx_audioloop.render.batch import run_batch
     from ltx_audioloop.render.segments import plan_segments
     from ltx_audioloop.render.transport import ComfyTransport
@@ -96,7 +96,7 @@ def main() -> int:
     counts = [int(n) for n in args.servers.split(",")]
     connect(None, args.num_cpus)
     results = {"pass_seconds": args.pass_seconds, "batch": [], "segments": [], "cpus": os.cpu_count()}
-    geometry = loop_geometry(19.88, 2.0, 25.0)
+    geometry = DEFAULT_GEOMETRY
     whole = plan_loop(args.track, geometry).loop_iterations + 1
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

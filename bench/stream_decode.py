@@ -47,12 +47,14 @@ def _rss_mb() -> float:
 
 
 def main() -> int:
+    from ltx_audioloop.loop.geometry import DEFAULT_FPS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--comfyui", type=Path, required=True)
     parser.add_argument("--vae", type=Path, required=True)
     parser.add_argument("--latent", type=Path, required=True)
     parser.add_argument("--settings", default="16:4,16:2,16:1,8:2")
-    parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--fps", type=float, default=float(DEFAULT_FPS))
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep-decode-noise", action="store_true")
     args = parser.parse_args()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..loop.image_handoff import image_context, image_trim, join_images
+from ..loop.geometry import DEFAULT_OVERLAP_FRAMES
 from .common import CATEGORY_LATENT
 
 
@@ -26,7 +27,7 @@ class ImageContextExtract:
     def INPUT_TYPES(cls):
         return {"required": {
             "images": ("IMAGE", {"tooltip": "Previous window's frames (TensorLoopOpen.previous_value)."}),
-            "overlap_frames": _frames_input(49, 1, "AudioLoopController.overlap_frames (8k+1 pixel frames)."),
+            "overlap_frames": _frames_input(DEFAULT_OVERLAP_FRAMES, 1, "AudioLoopController.overlap_frames (8k+1 pixel frames)."),
         }}
 
     def execute(self, images, overlap_frames):
@@ -49,7 +50,7 @@ class ImageOverlapTrim:
     def INPUT_TYPES(cls):
         return {"required": {
             "images": ("IMAGE", {"tooltip": "The decoded window."}),
-            "overlap_frames": _frames_input(49, 0, "AudioLoopController.overlap_frames."),
+            "overlap_frames": _frames_input(DEFAULT_OVERLAP_FRAMES, 0, "AudioLoopController.overlap_frames."),
         }}
 
     def execute(self, images, overlap_frames):

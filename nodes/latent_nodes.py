@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..loop.window_latent import freeze_audio, window_from_context
 from ..loop.latents import crossfade_overlap, extract_context, join_loop_output, strip_noise_mask, trim_overlap
+from ..loop.geometry import DEFAULT_OVERLAP_LATENTS, DEFAULT_WINDOW_LATENTS
 from .common import CATEGORY_LATENT
 
 
@@ -28,7 +29,7 @@ class LatentContextExtract:
         return {
             "required": {
                 "latent": ("LATENT", {"tooltip": "Previous pass's video latent (TensorLoopOpen.previous_value)."}),
-                "overlap_latent_frames": _count_input(7, 1, "Tail latent frames to keep: AudioLoopController.overlap_latent_frames."),
+                "overlap_latent_frames": _count_input(DEFAULT_OVERLAP_LATENTS, 1, "Tail latent frames to keep: AudioLoopController.overlap_latent_frames."),
             }
         }
 
@@ -53,7 +54,7 @@ class LatentOverlapTrim:
         return {
             "required": {
                 "latent": ("LATENT", {"tooltip": "Sampler output video latent, after LTXVCropGuides."}),
-                "overlap_latent_frames": _count_input(7, 0, "Leading latent frames to drop: AudioLoopController.overlap_latent_frames."),
+                "overlap_latent_frames": _count_input(DEFAULT_OVERLAP_LATENTS, 0, "Leading latent frames to drop: AudioLoopController.overlap_latent_frames."),
             }
         }
 
@@ -84,7 +85,7 @@ class LatentOverlapCrossfade:
             "required": {
                 "previous": ("LATENT", {"tooltip": "Previous pass's full video latent (TensorLoopOpen.previous_value)."}),
                 "current": ("LATENT", {"tooltip": "This pass's sampler output, after LTXVCropGuides."}),
-                "overlap_latent_frames": _count_input(7, 1, "Context latent frames: AudioLoopController.overlap_latent_frames."),
+                "overlap_latent_frames": _count_input(DEFAULT_OVERLAP_LATENTS, 1, "Context latent frames: AudioLoopController.overlap_latent_frames."),
                 "crossfade_latent_frames": _count_input(3, 0, "Latents to crossfade (at most overlap - 1); 0 = plain trim."),
             }
         }
@@ -167,7 +168,7 @@ class AudioLoopWindowLatent:
         return {
             "required": {
                 "context": ("LATENT", {"tooltip": "LatentContextExtract's context (tail of the previous pass)."}),
-                "window_latent_frames": _count_input(63, 2, "Latent frames of the window: AudioLoopController.window_latent_frames."),
+                "window_latent_frames": _count_input(DEFAULT_WINDOW_LATENTS, 2, "Latent frames of the window: AudioLoopController.window_latent_frames."),
             }
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..loop.geometry import DEFAULT_FPS
 from ..video.chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES
 from ..video.writer import CODECS, CONTAINERS, PIXEL_FORMATS, PRESETS
 from .common import CATEGORY_UTILITY
@@ -39,7 +40,7 @@ class AudioLoopSaveVideo:
                 "filename_prefix": ("STRING", {"default": "ltx-audioloop/video",
                                                "tooltip": "File name prefix in ComfyUI's output folder; "
                                                           "subfolders and %date:...% patterns work as in Save Video."}),
-                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 1.0,
+                "fps": ("FLOAT", {"default": float(DEFAULT_FPS), "min": 1.0, "max": 240.0, "step": 1.0,
                                   "tooltip": "Frame rate of the video: the loop's fps."}),
                 "codec": (list(CODECS), {"default": "h264", "tooltip": "h264 plays everywhere; h265 is about "
                                                                         "half the size at the same quality."}),

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
 from ..workflows.library import PRIMARY
 
 
@@ -51,9 +52,11 @@ def add_parser(commands) -> None:
         "segment as its own loop render, join them frame-exactly with the original audio muxed once.")
     segments.add_argument("--segments", type=int, metavar="N", help="number of segments")
     segments.add_argument("--segment-seconds", type=float, metavar="S", help="about S seconds per segment")
-    segments.add_argument("--window", type=float, default=19.88, help="loop window in seconds, as the workflow's (default 19.88)")
-    segments.add_argument("--overlap", type=float, default=2.0, help="loop overlap in seconds (default 2)")
-    segments.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
+    segments.add_argument("--window", type=float, default=DEFAULT_WINDOW_SECONDS,
+                          help="loop window in seconds, as the workflow's (default %(default)g)")
+    segments.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP_SECONDS,
+                          help="loop overlap in seconds (default %(default)g)")
+    segments.add_argument("--fps", type=float, default=float(DEFAULT_FPS), help="video frame rate (default %(default)g)")
     segments.add_argument("--crossfade", type=int, default=0, metavar="FRAMES",
                           help="crossfade at the cuts (each segment but the last is rendered FRAMES longer)")
     segments.add_argument("--no-analyze", action="store_true",

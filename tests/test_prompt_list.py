@@ -127,7 +127,8 @@ def test_frame_rate_zero_leaves_metadata_as_encoded():
     clip = CountingClip()
     conds, _, _, _ = batch_encode(clip, "0:00+: only", frame_rate=0.0)
     assert set(conds[0][0][1]) == {"attention_mask"}
-    conds24, _, _, _ = batch_encode(CountingClip(), "0:00+: only", frame_rate=24.0)
+    # 18 s = 432 frames = 54 latent frames at 24 fps: a stride on the 24 fps grid
+    conds24, _, _, _ = batch_encode(CountingClip(), "0:00+: only", frame_rate=24.0, stride=18.0)
     assert conds24[0][0][1]["frame_rate"] == 24.0
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_STRIDE_SECONDS
 from ..safeio import atomic_write
 from .convert import detect_format, load_document
 from .emit import dumps
@@ -188,12 +189,12 @@ def _alh_legacy_widgets(document: dict, registry: NodeRegistry) -> list[str]:
             if isinstance(values, list) and len(values) == 2 and all(isinstance(v, (int, float)) for v in values):
                 stride, window = float(values[0]), float(values[1])
                 overlap = round(max(window - stride, 0.0), 2)
-                node["widgets_values"] = [window, overlap, 25, 0, "", 0.0, True, 0.0]
+                node["widgets_values"] = [window, overlap, DEFAULT_FPS, 0, "", 0.0, True, 0.0]
                 editor.disconnect(node, "stride_seconds")
                 node["inputs"] = [s for s in node.get("inputs") or [] if s.get("name") != "stride_seconds"]
                 _reindex_inputs(editor, node)
                 changes.append(f"{scope}AudioLoopPlanner #{node['id']}: legacy [stride {stride}, window {window}] -> "
-                               f"window {window}, overlap {overlap}, fps 25")
+                               f"window {window}, overlap {overlap}, fps {DEFAULT_FPS}")
     return changes
 
 
@@ -388,11 +389,11 @@ def _convert_schedule(editor: GraphEditor, schedule_node: dict, registry: NodeRe
     x, y = schedule_node.get("pos", [0, 0])
 
     schedule_text = _widget(schedule_node, registry, "schedule", "")
-    stride = _widget(schedule_node, registry, "stride_seconds", 17.92)
+    stride = _widget(schedule_node, registry, "stride_seconds", DEFAULT_STRIDE_SECONDS)
     blend = _widget(schedule_node, registry, "blend_seconds", 0.0)
     snap = _widget(schedule_node, registry, "snap_boundaries", True)
     batch = editor.add_node("TimestampPromptScheduleBatchEncode", [x, y - 420],
-                            [schedule_text, stride, 0.0, bool(snap), 25.0, blend],
+                            [schedule_text, stride, 0.0, bool(snap), float(DEFAULT_FPS), blend],
                             title="Encode every prompt once (before the loop)",
                             outputs=[("conditioning_list", "*"), ("iteration_count", "INT"), ("report", "STRING"),
                                      ("encoded_prompts", "INT")], size=(400.0, 300.0))

@@ -18,6 +18,7 @@ Shape of the graph (latent loop):
 
 from __future__ import annotations
 
+from ...loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
 from ..graph import OutputRef, Workflow
 from . import blocks
 
@@ -68,9 +69,9 @@ def build(wf: Workflow, *, schedule: str = MUSIC_SCHEDULE, negative_text: str = 
         )
         track = wf.add("LoadAudio", title="Track", audio=audio_file)
         audio = wf.add(blocks.PREPROCESS_NODE, title="Preprocess audio for lip sync", audio=track["AUDIO"])["AUDIO"]
-        window = wf.add("PrimitiveFloat", title="window_seconds", value=blocks.WINDOW_SECONDS)["FLOAT"]
-        overlap = wf.add("PrimitiveFloat", title="overlap_seconds", value=blocks.OVERLAP_SECONDS)["FLOAT"]
-        fps = wf.add("PrimitiveInt", title="fps", value=blocks.FPS)["INT"]
+        window = wf.add("PrimitiveFloat", title="window_seconds", value=DEFAULT_WINDOW_SECONDS)["FLOAT"]
+        overlap = wf.add("PrimitiveFloat", title="overlap_seconds", value=DEFAULT_OVERLAP_SECONDS)["FLOAT"]
+        fps = wf.add("PrimitiveInt", title="fps", value=DEFAULT_FPS)["INT"]
         seed = wf.add("PrimitiveInt", title="seed", value=42)["INT"]
         schedule_text = wf.add("PrimitiveStringMultiline", title="Prompt schedule", value=schedule)["STRING"]
         if section_keyframes:
@@ -89,7 +90,7 @@ def build(wf: Workflow, *, schedule: str = MUSIC_SCHEDULE, negative_text: str = 
         wf.add("PreviewImage", title="Timeline", images=planner["timeline"])
         prompts = wf.add("TimestampPromptScheduleBatchEncode", title="Encode every prompt once (before the loop)",
                          clip=models.clip, schedule=schedule_text, stride_seconds=planner["stride_seconds"],
-                         audio_duration=planner["audio_duration"], snap_boundaries=True, frame_rate=float(blocks.FPS),
+                         audio_duration=planner["audio_duration"], snap_boundaries=True, frame_rate=float(DEFAULT_FPS),
                          blend_seconds=0.0)
         sampler, sigmas = blocks.sampler_parts(wf)
 
@@ -186,7 +187,7 @@ def build(wf: Workflow, *, schedule: str = MUSIC_SCHEDULE, negative_text: str = 
                             loop_output=loop_close["output"], total_iterations=planner["total_iterations"],
                             expected_frames=planner["rendered_frames"])
             video = wf.add("CreateVideo", title="Video with the original audio", images=joined["images"],
-                           fps=float(blocks.FPS), audio=track["AUDIO"])
+                           fps=float(DEFAULT_FPS), audio=track["AUDIO"])
             wf.add("SaveVideo", title="Save", video=video["VIDEO"], filename_prefix=prefix, format="mp4", codec="h264")
         blocks.model_note(wf)
         return wf

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...loop.geometry import DEFAULT_FPS
 from ...video.chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES
 from ..graph import OutputRef, Workflow
 
@@ -22,9 +23,6 @@ MODEL_FILES_BYTES = 38_976_828_211
 DISTILLED_SIGMAS = "1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875, 0.0"
 CONDITIONING_CRF = 18
 WIDTH, HEIGHT = 832, 448
-FPS = 25
-WINDOW_SECONDS = 19.88
-OVERLAP_SECONDS = 2.0
 
 NAG_NODE = "AudioLoopLTX2NAG"
 SAGE_NODE = "AudioLoopHelperSageAttention"
@@ -138,7 +136,7 @@ VIDEO_CRF = 19
 
 
 def stream_to_file(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,
-                   fps: float = FPS) -> OutputRef:
+                   fps: float = DEFAULT_FPS) -> OutputRef:
     """Decode in overlapping temporal chunks and stream into an H.264 file: memory flat in the track's length."""
     inputs = {"audio": audio} if audio is not None else {}
     writer = wf.add("AudioLoopSaveVideo", title="Decode in chunks and save (flat memory)", vae=vae, latent=latent,
@@ -149,7 +147,7 @@ def stream_to_file(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: Ou
 
 
 def decode_and_save(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,
-                    fps: float = FPS) -> None:
+                    fps: float = DEFAULT_FPS) -> None:
     """One spatially tiled decode (no temporal tiles, so no decoder seams), then mux and save."""
     with wf.group("Output", color="#6d597a"):
         images = wf.add("LTXVTiledVAEDecode", title="Decode once (spatial tiles only)", vae=vae, latents=latent,
