@@ -49,7 +49,8 @@ def stop(procs) -> None:
 
 def make_jobs(folder: Path, passes: list[int]):
     from ltx_audioloop.render.client import RenderJob
-    from tests.test_render_client import make_graph, write_wav, write_workflow
+    from tests.conftest import write_wav
+    from tests.test_render_client import make_graph, write_workflow
 
     audio = write_wav(folder / "song.wav")
     jobs = []

@@ -19,25 +19,10 @@ from ltx_audioloop.audio.sections import LABELS, Section
 from ltx_audioloop.loop.geometry import loop_geometry, plan_loop
 from ltx_audioloop.loop.schedule import parse_schedule, select_iterations, snap_entries
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
+from tests.conftest import FakeClip
 
 SUBJECT = "a woman with short red hair in a green jacket"
 RATE = 22_050
-
-
-class TextClip:
-    """Stands in for ComfyUI's CLIP text encoder (tokenize + encode_from_tokens_scheduled)."""
-
-    def __init__(self):
-        self.calls = []
-
-    def tokenize(self, text):
-        return {"gemma": [(text, 1.0)]}
-
-    def encode_from_tokens_scheduled(self, tokens):
-        text = tokens["gemma"][0][0]
-        self.calls.append(text)
-        gen = torch.Generator().manual_seed(zlib.crc32(text.encode()))
-        return [[torch.randn(1, 4, 8, generator=gen), {"attention_mask": torch.ones(1, 4)}]]
 
 
 def make_sections(bounds: list[float], labels: list[str], vocal: list[float]) -> list[Section]:
@@ -145,7 +130,7 @@ def test_analysis_schedule_runs_unchanged_in_the_schedule_nodes(song_analysis):
         got = [node().execute(i, geometry.stride_seconds, text, 0.0, snap)[0] for i in range(passes)]
         assert got == expected
 
-    clip = TextClip()
+    clip = FakeClip(dim=8, tokens=4)
     batch = NODE_CLASS_MAPPINGS["TimestampPromptScheduleBatchEncode"]()
     conditioning, count, report, encoded = batch.execute(clip, text, geometry.stride_seconds, analysis.duration,
                                                          True, 25.0)

@@ -17,15 +17,7 @@ import pytest
 from ltx_audioloop import cli
 from ltx_audioloop.cli import main
 from ltx_audioloop.loop.schedule import ScheduleError, parse_schedule, parse_timestamp, select_iterations
-
-
-def write_wav(path, seconds=2.0, rate=8000):
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(b"\x10\x00\xf0\xff" * int(seconds * rate / 2))
-    return path
+from tests.conftest import write_audio_pyav, write_wav
 
 
 @pytest.mark.parametrize("blend", [1e8, 1e10, 1e308])
@@ -96,16 +88,7 @@ def test_metrics_refuses_nan_audio(tmp_path, capsys):
 
     video = tmp_path / "render.mp4"
     write_video(video, synthetic_frames(25), audio=np.zeros(16000, np.float32))
-    nan = tmp_path / "nan.wav"
-    import av
-
-    with av.open(str(nan), "w", format="wav") as out:
-        stream = out.add_stream("pcm_f32le", rate=16000)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(np.full((1, 16000), np.nan, np.float32), format="flt", layout="mono")
-        frame.sample_rate = 16000
-        for packet in list(stream.encode(frame)) + list(stream.encode()):
-            out.mux(packet)
+    nan = write_audio_pyav(tmp_path / "nan.wav", np.full(16000, np.nan, np.float32), 16000, codec="pcm_f32le")
     assert main(["metrics", str(video), "--audio", str(nan), "--no-track", "--json-out",
                  str(tmp_path / "m.json")]) == 2
     assert "NaN or infinite" in capsys.readouterr().err

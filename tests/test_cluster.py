@@ -19,7 +19,8 @@ import pytest
 from ltx_audioloop.cli import main
 from ltx_audioloop.render.client import RenderJob
 from ltx_audioloop.render.transport import ComfyTransport
-from tests.test_render_client import make_graph, write_wav, write_workflow
+from tests.conftest import write_wav
+from tests.test_render_client import make_graph, write_workflow
 
 ray = pytest.importorskip("ray", reason="the cluster tests need Ray: pip install -e '.[test]' installs it")
 

@@ -22,6 +22,7 @@ from ltx_audioloop.attention.router import DEFAULT_MODE, MODES, SAGE_KERNELS, ch
 from ltx_audioloop.attention.sage import SageAttentionOverride, SageStatus, sage_status
 from ltx_audioloop.attention.sdpa import chunked_over_batch_heads, sdpa_attention
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
+from tests.conftest import FakePatcher
 
 AVAILABLE = SageStatus(sage2=True, sage3=True, cuda=True)
 
@@ -265,20 +266,6 @@ def test_low_precision_off_uses_pytorch():
 
 # ----------------------------------------------------------------------------------------------
 # the node on a machine without SageAttention (this one)
-
-
-class FakePatcher:
-    """ComfyUI ModelPatcher's clone() and model_options, which the node uses."""
-
-    def __init__(self):
-        self.model = object()
-        self.model_options = {"transformer_options": {}}
-
-    def clone(self):
-        n = FakePatcher()
-        n.model = self.model
-        n.model_options = copy.deepcopy(self.model_options)
-        return n
 
 
 def test_node_without_sage_runs_pytorch_attention_after_one_warning(caplog, monkeypatch):

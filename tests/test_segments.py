@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from ltx_audioloop.cli import main
 from ltx_audioloop.loop.geometry import frames_covering, loop_geometry
 from ltx_audioloop.render.segments import plan_segments, quietness_from_levels, segment_count, shift_schedule
-from tests.test_render_client import FakeComfy, make_graph, write_png, write_wav, write_workflow
+from tests.conftest import write_png, write_wav
+from tests.test_render_client import FakeComfy, make_graph, write_workflow
 
 
 @settings(max_examples=200, deadline=None)

@@ -71,29 +71,21 @@ def test_non_positive_or_non_numeric_strides_are_errors(bad):
         stride_grid_problem(bad, 25)
 
 
-class _Clip:
-    def tokenize(self, text):
-        return {"gemma": [(text, 1.0)]}
-
-    def encode_from_tokens_scheduled(self, tokens):
-        return [[torch.zeros(1, 4, 8), {"attention_mask": torch.ones(1, 4)}]]
-
-
-def test_batch_encode_refuses_an_off_grid_stride_at_its_frame_rate():
+def test_batch_encode_refuses_an_off_grid_stride_at_its_frame_rate(fake_clip):
     node = NODE_CLASS_MAPPINGS["TimestampPromptScheduleBatchEncode"]()
     with pytest.raises(ValueError, match=r"TimestampPromptScheduleBatchEncode: stride_seconds=17\.9 .*17\.92"):
-        node.execute(_Clip(), "0:00+: a", 17.9, 60.0, True, 25.0)
+        node.execute(fake_clip, "0:00+: a", 17.9, 60.0, True, 25.0)
     # 17.92 s is 430.08 frames at 24 fps: wrong for a 24 fps video; 18 s is the nearest stride there
     with pytest.raises(ValueError, match=r"nearest valid stride is 18\b"):
-        node.execute(_Clip(), "0:00+: a", 17.92, 60.0, True, 24.0)
-    conds, count, _, _ = node.execute(_Clip(), "0:00+: a", DEFAULT_STRIDE_SECONDS, 60.0, True, float(DEFAULT_FPS))
+        node.execute(fake_clip, "0:00+: a", 17.92, 60.0, True, 24.0)
+    conds, count, _, _ = node.execute(fake_clip, "0:00+: a", DEFAULT_STRIDE_SECONDS, 60.0, True, float(DEFAULT_FPS))
     assert count == len(conds)
 
 
-def test_batch_encode_without_frame_rate_only_warns(caplog):
+def test_batch_encode_without_frame_rate_only_warns(caplog, fake_clip):
     node = NODE_CLASS_MAPPINGS["TimestampPromptScheduleBatchEncode"]()
     with caplog.at_level(logging.WARNING, logger="ltx_audioloop"):
-        node.execute(_Clip(), "0:00+: a", 17.81, 60.0, True, 0.0)
+        node.execute(fake_clip, "0:00+: a", 17.81, 60.0, True, 0.0)
     assert "stride_seconds=17.81" in caplog.text and "nearest valid stride is 17.92" in caplog.text
 
 
