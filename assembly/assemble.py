@@ -19,12 +19,11 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..audio.media_errors import describe_media_error
 from ..safeio import atomic_output, check_not_input
-
 from .audio import build_audio, fit_track, probe_track, samples_at
 from .clips import Clip, parse_spec, probe
 from .watermark import Watermark
-from ..audio.media_errors import describe_media_error
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +131,8 @@ def assemble(specs: list[str], output: str | Path, *, crossfade: int = 0, waterm
         audio = build_audio(clips, placements, total, fps, rate, channels, crossfade) if rate else None
     try:
         with atomic_output(output) as temporary:
-            frames = _encode(temporary, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate,
-                             crf, preset, total)
+            _encode(temporary, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate, crf, preset,
+                    total)
     except av.error.FFmpegError as err:
         raise ValueError(f"cannot write -o {output}: {describe_media_error(err)}; nothing was changed there") from None
     return {"output": str(output), "frames": total, "fps": float(fps), "duration_s": float(total / fps),

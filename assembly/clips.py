@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+
 from ..audio.media_errors import describe_media_error
 
 

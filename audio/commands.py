@@ -65,13 +65,11 @@ def add_parsers(commands) -> None:
 def run_analyze(args: argparse.Namespace) -> int:
     from ..loop.geometry import loop_geometry
     from ..loop.schedule import parse_schedule
+    from ..safeio import atomic_output, atomic_write, check_not_input
     from .analysis import analyse_file, analyse_track, format_report
     from .files import demo_track
     from .progress import TerminalProgress
-    from .schedule_writer import format_schedule, schedule_from_analysis
-
-    from ..safeio import atomic_output, atomic_write, check_not_input
-    from .schedule_writer import check_style, check_subject
+    from .schedule_writer import check_style, check_subject, format_schedule, schedule_from_analysis
 
     geometry = loop_geometry(args.window, args.overlap, args.fps)  # bad values fail before the work
     check_subject(args.subject, "music")

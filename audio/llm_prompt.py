@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..loop.geometry import LoopGeometry, plan_loop
 from ..loop.schedule import format_timestamp
 from .analysis import AudioAnalysis
-from .schedule_writer import DEFAULT_SUBJECT, check_subject, check_style, grid_time
+from .schedule_writer import DEFAULT_SUBJECT, check_style, check_subject, grid_time
 
 _VERBS = {
     "music": "'is singing' while the voice is heard; 'is dancing' or 'is swaying to the beat' where nobody sings",

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import BANDS, VOICE_BAND, YIN_RATE, YIN_STEP, Spectrogram
+from .features import VOICE_BAND, YIN_RATE, YIN_STEP, Spectrogram
 
 VOICE_BAND_HZ = (60.0, 4000.0)
 VOICE_RATIO = 0.35

@@ -26,13 +26,13 @@ audio shorter than one 400 ms loudness block keep their level (gain 0 dB).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
-from .preprocess_settings import PreprocessSettings  # noqa: F401 (re-exported)
 from .limiter import LimiterSettings, apply_gain, block_true_peaks, gain_curve
 from .loudness import measure_loudness, true_peak_db, true_peak_estimate_db
+from .preprocess_settings import PreprocessSettings  # noqa: F401 (re-exported)
 from .waveform import check_audio
 
 MAX_ROUNDS = 8

@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+
 def _load(comfyui: Path, vae_file: Path, latent_file: Path):
     sys.path.insert(0, str(comfyui))
     import comfy.cli_args

@@ -13,9 +13,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .color import delta_e76, srgb_to_lab
 from ..audio.media_errors import describe_media_error
 from ..loop.geometry import DEFAULT_FPS
+from .color import delta_e76, srgb_to_lab
 
 
 @dataclass

@@ -3,11 +3,18 @@
 from .attention_nodes import AudioLoopHelperSageAttention, AudioLoopLTX2NAG
 from .audio_nodes import AudioAnalyzeForLTX, AudioPreprocessForLTX, AudioVocalPitch
 from .conditioning_nodes import AudioLoopConditioningBlend, CachedTextEncode_AudioLoop
-from .latent_nodes import AudioLoopJoinLatents, AudioLoopWindowLatent, FreezeAudioLatent, LatentContextExtract, LatentOverlapCrossfade, LatentOverlapTrim, StripLatentNoiseMask
 from .image_nodes import AudioLoopJoinImages, ImageContextExtract, ImageOverlapTrim
+from .latent_nodes import (
+    AudioLoopJoinLatents,
+    AudioLoopWindowLatent,
+    FreezeAudioLatent,
+    LatentContextExtract,
+    LatentOverlapCrossfade,
+    LatentOverlapTrim,
+    StripLatentNoiseMask,
+)
 from .loop_control import AudioDuration, AudioLoopController, AudioLoopPlanner
 from .memory_nodes import IterationCleanup, PurgeVRAM
-from .video_nodes import AudioLoopSaveVideo
 from .schedule_nodes import (
     ConditioningSelectByIteration,
     ImageBlend_AudioLoop,
@@ -17,6 +24,7 @@ from .schedule_nodes import (
     TimestampPromptScheduleBatchEncode,
     VideoFrameExtract,
 )
+from .video_nodes import AudioLoopSaveVideo
 
 NODE_CLASS_MAPPINGS = {
     "AudioLoopController": AudioLoopController,

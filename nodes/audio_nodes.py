@@ -119,11 +119,9 @@ class AudioAnalyzeForLTX:
     def execute(self, audio, window_seconds, overlap_seconds, fps, subject, content, style=""):
         from ..audio.analysis import analyse_track, format_report
         from ..audio.analysis_timeline import render_analysis
-        from ..audio.schedule_writer import format_schedule, schedule_from_analysis
+        from ..audio.schedule_writer import check_style, check_subject, format_schedule, schedule_from_analysis
         from ..loop.geometry import loop_geometry
         from ..loop.timeline import image_to_tensor
-
-        from ..audio.schedule_writer import check_style, check_subject
 
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
         check_subject(subject or None, "music")  # bad text fails before the analysis runs

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..loop.image_handoff import image_context, image_trim, join_images
 from ..loop.geometry import DEFAULT_OVERLAP_FRAMES
+from ..loop.image_handoff import image_context, image_trim, join_images
 from .common import CATEGORY_LATENT
 
 

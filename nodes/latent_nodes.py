@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..loop.window_latent import freeze_audio, window_from_context
-from ..loop.latents import crossfade_overlap, extract_context, join_loop_output, strip_noise_mask, trim_overlap
 from ..loop.geometry import DEFAULT_OVERLAP_LATENTS, DEFAULT_WINDOW_LATENTS
+from ..loop.latents import crossfade_overlap, extract_context, join_loop_output, strip_noise_mask, trim_overlap
+from ..loop.window_latent import freeze_audio, window_from_context
 from .common import CATEGORY_LATENT
 
 

@@ -4,7 +4,6 @@ boundaries on the loop grid, one subject string, fitting verbs, close framing, s
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 import pytest

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ltx_audioloop.cli import main

@@ -9,7 +9,6 @@ import logging
 import subprocess
 import sys
 import time
-import wave
 
 import numpy as np
 import pytest

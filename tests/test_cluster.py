@@ -17,7 +17,6 @@ import duckdb
 import pytest
 
 from ltx_audioloop.cli import main
-from ltx_audioloop.render.client import RenderJob
 from ltx_audioloop.render.transport import ComfyTransport
 from tests.conftest import write_wav
 from tests.test_render_client import make_graph, write_workflow

@@ -230,7 +230,7 @@ def test_controller_base_seed_migrates_to_seed(registry, linked_seed):
     if linked_seed:
         assert any(f.fix == "controller_seed" for f in audit_document(document, registry).findings)
     changes = apply_fix(document, "controller_seed", registry)
-    assert changes == ([f"AudioLoopController #2: input base_seed -> seed (control_after_generate 'fixed')"]
+    assert changes == (["AudioLoopController #2: input base_seed -> seed (control_after_generate 'fixed')"]
                        if linked_seed else [])
     api = from_document(document, registry).api
     controller = next(n for n in api.values() if n["class_type"] == "AudioLoopController")

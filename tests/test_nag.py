@@ -12,7 +12,6 @@ patch uses (``clone``, ``model_options``, ``add_object_patch``, ``get_model_obje
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 
@@ -28,7 +27,6 @@ from ltx_audioloop.attention.nag_context import NegativeContext
 from ltx_audioloop.attention.nag_patch import PATCH_KEY, apply_nag, guided_rows
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
 from tests.conftest import FakePatcher
-
 
 # ----------------------------------------------------------------------------------------------
 # plain reference of the formula

@@ -7,10 +7,10 @@ expensive encoder would run.
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import weakref
-import zlib
 
 import pytest
 import torch
@@ -264,7 +264,7 @@ def test_dead_encoder_with_reused_id_does_not_hit():
     cache = TextEncodeCache(capacity=8)
     text = "same words"
     old = FakeClip(dim=3)
-    stale = cache.get_or_encode(old, text, lambda t: encode_with_clip(old, t))
+    stale = cache.get_or_encode(old, text, functools.partial(encode_with_clip, old))
     old_id = id(old)
     ref = weakref.ref(old)
     del old
@@ -301,7 +301,7 @@ def test_cache_does_not_keep_encoder_alive():
     cache = TextEncodeCache()
     clip = FakeClip()
     ref = weakref.ref(clip)
-    cache.get_or_encode(clip, "t", lambda t: encode_with_clip(clip, t))
+    cache.get_or_encode(clip, "t", functools.partial(encode_with_clip, clip))
     del clip
     gc.collect()
     assert ref() is None

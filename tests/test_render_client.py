@@ -21,9 +21,9 @@ import uuid
 
 import duckdb
 import pytest
+from aiohttp import WSMsgType, web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from aiohttp import WSMsgType, web
 
 from ltx_audioloop.cli import main
 from ltx_audioloop.render.binding import bind_inputs

@@ -14,14 +14,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-import wave
 
 import pytest
 
 from ltx_audioloop.cli import main
 from ltx_audioloop.runs.tracker import GuardedTracker, RunTracker, TrackerError
-from ltx_audioloop.safeio import atomic_output, atomic_write, check_not_input, confined_path
 from ltx_audioloop.safeio import atomic as atomic_module
+from ltx_audioloop.safeio import atomic_output, atomic_write, check_not_input, confined_path
 from tests.conftest import write_wav
 
 

@@ -8,7 +8,6 @@ reached it would give a visibly wrong result.
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import pytest

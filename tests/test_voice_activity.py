@@ -51,7 +51,9 @@ def speech(seconds, spans, rate, rng, level=0.3):
     for a, b in spans:
         on[(t >= a) & (t < b)] = 1
     # syllables ~4.5 Hz: each syllable a vowel with amplitude hump, short gaps
-    syl = np.zeros(n); vt = np.zeros((n, 3)); f0 = np.zeros(n)
+    syl = np.zeros(n)
+    vt = np.zeros((n, 3))
+    f0 = np.zeros(n)
     names = list(VOWELS)
     pos = 0.0
     base = 110 + 30 * rng.random()
@@ -69,7 +71,8 @@ def speech(seconds, spans, rate, rng, level=0.3):
     f0 = np.where(f0 > 0, f0, base)
     vt[vt[:, 0] == 0] = VOWELS["a"]
     # smooth f0
-    k = int(0.03 * rate); f0 = np.convolve(f0, np.ones(k) / k, mode="same")
+    k = int(0.03 * rate)
+    f0 = np.convolve(f0, np.ones(k) / k, mode="same")
     return voice(f0, vt, rate, syl * on * level)
 
 
@@ -80,16 +83,23 @@ def singing(seconds, spans, rate, rng, level=0.3, vibrato_cents=40.0):
     for a, b in spans:
         on[(t >= a) & (t < b)] = 1
     notes = [220.0 * 2 ** (s / 12) for s in (0, 2, 3, 5, 7, 3, 0, -2)]
-    f0 = np.zeros(n); vt = np.zeros((n, 3)); amp = np.zeros(n)
-    names = list(VOWELS); pos = 0.0; i = 0
+    f0 = np.zeros(n)
+    vt = np.zeros((n, 3))
+    amp = np.zeros(n)
+    names = list(VOWELS)
+    pos = 0.0
+    i = 0
     while pos < seconds:
         d = rng.uniform(0.4, 0.9)
         i0, i1 = int(pos * rate), min(n, int((pos + d) * rate))
-        f0[i0:i1] = notes[i % len(notes)]; vt[i0:i1] = VOWELS[names[rng.integers(5)]]
+        f0[i0:i1] = notes[i % len(notes)]
+        vt[i0:i1] = VOWELS[names[rng.integers(5)]]
         u = np.linspace(0, 1, i1 - i0)
         amp[i0:i1] = np.minimum(1, np.minimum(u, 1 - u) * 12)
-        pos += d; i += 1
-    k = int(0.06 * rate); f0 = np.convolve(f0, np.ones(k) / k, mode="same")
+        pos += d
+        i += 1
+    k = int(0.06 * rate)
+    f0 = np.convolve(f0, np.ones(k) / k, mode="same")
     vt = np.stack([np.convolve(vt[:, j], np.ones(k) / k, mode="same") for j in range(3)], axis=1)
     vt[vt[:, 0] < 100] = VOWELS["a"]
     f0 = np.maximum(f0, 100) * 2 ** (vibrato_cents / 1200 * np.sin(2 * math.pi * 5.5 * t))
@@ -123,7 +133,8 @@ def bass(seconds, rate, level=0.25, beat=0.5):
 
 
 def drums(seconds, rate, rng, level=0.4, beat=0.5):
-    n = int(seconds * rate); t = np.arange(n) / rate
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
     pb = np.mod(t, beat)
     kick = np.sin(2 * math.pi * 50 * pb * (1 + np.exp(-pb * 30))) * np.exp(-pb * 14)
     noise = rng.standard_normal(n)

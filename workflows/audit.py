@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ..loop.geometry import loop_geometry
 from .api_graph import ApiGraph, is_link
-from .convert import Finding, Loaded, from_document, load, load_document
+from .convert import Finding, Loaded, from_document, load_document
 from .registry import MATCH_TYPE, NodeRegistry, types_compatible
 
 TEXT_ENCODERS = ("CLIPTextEncode", "CachedTextEncode_AudioLoop", "TimestampPromptSchedule", "CLIPTextEncodeFlux",

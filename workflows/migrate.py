@@ -456,7 +456,7 @@ def _drop_stale_links(document: dict, registry: NodeRegistry) -> list[str]:
                 origin = editor.node(row[1])
                 if origin is not None and row[2] < len(origin.get("outputs") or []):
                     out = origin["outputs"][row[2]]
-                    out["links"] = [l for l in (out.get("links") or []) if l != row[0]]
+                    out["links"] = [link for link in (out.get("links") or []) if link != row[0]]
                 changes.append(f"{_scope_name(editor)}removed stale link {row[0]} ({row[1]} -> {row[3]})")
     return changes
 

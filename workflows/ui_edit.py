@@ -67,7 +67,7 @@ class GraphEditor:
     def _next_link_id(self) -> int:
         key = "last_link_id"
         state = self.graph.get("state")
-        current = max([self._row(l)[0] for l in self.graph.get("links", [])] + [int(self.document.get(key, 0) or 0)])
+        current = max([self._row(link)[0] for link in self.graph.get("links", [])] + [int(self.document.get(key, 0) or 0)])
         new = current + 1
         self.document[key] = max(int(self.document.get(key, 0) or 0), new)
         if isinstance(state, dict):
@@ -89,12 +89,12 @@ class GraphEditor:
         link_id = int(slot["link"])
         row = self.link(link_id)
         slot["link"] = None
-        self.graph["links"] = [l for l in self.graph.get("links", []) if self._row(l)[0] != link_id]
+        self.graph["links"] = [link for link in self.graph.get("links", []) if self._row(link)[0] != link_id]
         if row is not None:
             origin = self.node(row[1])
             if origin is not None and row[2] < len(origin.get("outputs") or []):
                 out = origin["outputs"][row[2]]
-                out["links"] = [l for l in (out.get("links") or []) if l != link_id]
+                out["links"] = [link for link in (out.get("links") or []) if link != link_id]
 
     def connect(self, origin: dict[str, Any], origin_slot: int, target: dict[str, Any], name: str,
                 link_type: str, *, widget: bool = False) -> int:
