@@ -199,7 +199,8 @@ def format_report(analysis: AudioAnalysis) -> str:
         f"Content: {a.content}" + (" (guessed; set --content / content to be sure)" if a.content_guessed else ""),
     ]
     if a.rhythm.tempo_bpm > 0:
-        lines.append(f"Tempo: {a.rhythm.tempo_bpm:.1f} BPM, {len(a.rhythm.beats)} beats, pulse clarity {a.rhythm.pulse_clarity:.2f}")
+        lines.append(f"Tempo: {a.rhythm.tempo_bpm:.1f} BPM, {len(a.rhythm.beats)} beats, pulse clarity "
+                     f"{a.rhythm.pulse_clarity:.2f}")
     else:
         lines.append(f"Tempo: no steady beat (pulse clarity {a.rhythm.pulse_clarity:.2f})")
     lines.append(f"Loudness: {_num(a.loudness_lufs, 'LUFS')} integrated, true peak {_num(a.true_peak_db, 'dBTP')}, "

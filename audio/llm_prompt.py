@@ -31,7 +31,8 @@ def llm_system_prompt(analysis: AudioAnalysis, geometry: LoopGeometry, subject: 
     plan = plan_loop(analysis.duration, geometry)
     grid = [grid_time(k * stride) for k in range(plan.loop_iterations + 1)]
     sections = "\n".join(
-        f"  - {format_timestamp(s.start)} to {format_timestamp(s.end)}: {s.label}, {int(round(s.relative_db))} dB relative to the "
+        f"  - {format_timestamp(s.start)} to {format_timestamp(s.end)}: {s.label}, {int(round(s.relative_db))} dB "
+        "relative to the "
         f"loudest part, voice in {100 * s.vocal_fraction:.0f}% of it"
         for s in analysis.sections
     )

@@ -20,7 +20,8 @@ from .waveform_limits import MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # n
 def check_audio(audio: Any, name: str = "audio") -> tuple[torch.Tensor, int]:
     """``(waveform [B, C, N], sample_rate)`` of a valid AUDIO, or a ``ValueError`` saying what is wrong."""
     if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-        raise ValueError(f"{name} must be an AUDIO value (a dict with 'waveform' and 'sample_rate'), got {type(audio).__name__}")
+        raise ValueError(f"{name} must be an AUDIO value (a dict with 'waveform' and 'sample_rate'), got "
+                         f"{type(audio).__name__}")
     waveform, rate = audio["waveform"], audio["sample_rate"]
     if not isinstance(waveform, torch.Tensor):
         raise ValueError(f"{name} waveform must be a tensor, got {type(waveform).__name__}")

@@ -173,7 +173,8 @@ def main() -> int:
         print(f"  {stage:<12} {seconds:7.3f}")
     reference = float(integrated_loudness(audio["waveform"], RATE)[0])
     print(f"  -> tempo {result.rhythm.tempo_bpm:.2f} BPM ({len(result.rhythm.beats)} beats), voice "
-          f"{100 * result.voice.fraction:.0f}%, pitch {result.voice.pitch_low_hz:.0f}-{result.voice.pitch_high_hz:.0f} Hz, "
+          f"{100 * result.voice.fraction:.0f}%, pitch "
+          f"{result.voice.pitch_low_hz:.0f}-{result.voice.pitch_high_hz:.0f} Hz, "
           f"{len(result.sections)} sections, {result.loudness_lufs:.2f} LUFS (torchaudio on the full-rate "
           f"signal: {reference:.2f}), true peak {result.true_peak_db:.2f} dBTP")
 

@@ -165,7 +165,8 @@ def _title_parts(plan: RenderPlan) -> list[str]:
         f"Audio {format_timestamp(loop.audio_seconds)} ({loop.audio_seconds:.2f} s) at {geo.fps:g} fps",
         f"window {geo.window_seconds:.2f} s ({geo.window_frames} f)",
         f"stride {geo.stride_seconds:.2f} s ({geo.stride_frames} f)",
-        f"overlap {geo.overlap_seconds:.2f} s effective ({geo.overlap_frames} f, target {geo.requested_overlap_seconds:g} s)",
+        f"overlap {geo.overlap_seconds:.2f} s effective ({geo.overlap_frames} f, target "
+        f"{geo.requested_overlap_seconds:g} s)",
         f"{passes} pass{'es' if passes != 1 else ''} ({iterations})",
         f"rendered {loop.rendered_seconds:.2f} s vs audio {loop.audio_seconds:.2f} s (+{over:.2f} s)",
     ]

@@ -202,7 +202,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("Settings:")
         for entry in summary["settings"]:
             via = f" (from {entry['via']})" if entry.get("via") else ""
-            lines.append(f"  #{entry['node']} {entry['class_type']}.{entry['input']}{via} = {_format_value(entry['value'])}")
+            lines.append(f"  #{entry['node']} {entry['class_type']}.{entry['input']}{via} = "
+                         f"{_format_value(entry['value'])}")
     for problem in summary["problems"]:
         lines.append(f"Note: {problem}")
     return "\n".join(lines)

@@ -101,7 +101,8 @@ class AudioAnalyzeForLTX:
         return {
             "required": {
                 "audio": ("AUDIO", {"tooltip": "The whole track."}),
-                "window_seconds": _float(19.88, 0.01, 3600.0, 0.01, "Loop window in seconds (as on AudioLoopController)."),
+                "window_seconds": _float(19.88, 0.01, 3600.0, 0.01, "Loop window in seconds (as on "
+                                                                    "AudioLoopController)."),
                 "overlap_seconds": _float(2.0, 0.0, 3600.0, 0.01, "Loop overlap in seconds (as on AudioLoopController)."),
                 "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
                 "subject": ("STRING", {"default": "", "multiline": False,

@@ -37,7 +37,9 @@ class ImageContextExtract:
 class ImageOverlapTrim:
     """A decoded window without the frames that re-render its context."""
 
-    DESCRIPTION = "Drops the first overlap_frames frames of a decoded window (a view): one stride of new frames remains."
+    DESCRIPTION = (
+        "Drops the first overlap_frames frames of a decoded window (a view): one stride of new frames remains."
+    )
     CATEGORY = CATEGORY_LATENT
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE",)
@@ -60,7 +62,9 @@ class ImageOverlapTrim:
 class AudioLoopJoinImages:
     """Initial render's frames followed by the loop's, safe for a 0-iteration loop."""
 
-    DESCRIPTION = "Joins pass 0 and the loop's frames; with 0 iterations returns pass 0 alone; checks the planned length."
+    DESCRIPTION = (
+        "Joins pass 0 and the loop's frames; with 0 iterations returns pass 0 alone; checks the planned length."
+    )
     CATEGORY = CATEGORY_LATENT
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE",)

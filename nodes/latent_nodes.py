@@ -40,7 +40,9 @@ class LatentContextExtract:
 class LatentOverlapTrim:
     """Drops the context frames from a sampler output, keeping only new content (view, mask stripped)."""
 
-    DESCRIPTION = "Removes the first N latent frames (the context) from the sampler output; run it after LTXVCropGuides."
+    DESCRIPTION = (
+        "Removes the first N latent frames (the context) from the sampler output; run it after LTXVCropGuides."
+    )
     CATEGORY = CATEGORY_LATENT
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)

@@ -173,7 +173,9 @@ class TimestampPromptScheduleBatchEncode:
 class ConditioningSelectByIteration:
     """Picks this iteration's conditioning from the batch-encoded list (no text encoder)."""
 
-    DESCRIPTION = "Returns entry current_iteration of the per-iteration conditioning list (the last entry past its end)."
+    DESCRIPTION = (
+        "Returns entry current_iteration of the per-iteration conditioning list (the last entry past its end)."
+    )
     CATEGORY = CATEGORY_SCHEDULE
     FUNCTION = "execute"
     RETURN_TYPES = ("CONDITIONING",)
@@ -252,7 +254,9 @@ class KeyframeImageSchedule:
 class VideoFrameExtract:
     """The frame of a reference video at this iteration's window start."""
 
-    DESCRIPTION = "Frame round(iteration x stride x source_fps) of a reference video batch (its last frame past its end)."
+    DESCRIPTION = (
+        "Frame round(iteration x stride x source_fps) of a reference video batch (its last frame past its end)."
+    )
     CATEGORY = CATEGORY_SCHEDULE
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE", "INT")
@@ -279,7 +283,8 @@ class VideoFrameExtract:
         if not source_fps or source_fps <= 0:
             raise ValueError(f"source_fps must be > 0, got {source_fps!r}")
         if not stride_seconds or stride_seconds <= 0:
-            raise ValueError(f"stride_seconds must be > 0 (wire AudioLoopController.stride_seconds), got {stride_seconds!r}")
+            raise ValueError("stride_seconds must be > 0 (wire AudioLoopController.stride_seconds), got "
+                             f"{stride_seconds!r}")
         if current_iteration < 0:
             raise ValueError(f"current_iteration must be >= 0, got {current_iteration}")
         # source_fps is the reference video's rate, not the loop's: the loop's grid is checked at the default.

@@ -122,7 +122,10 @@ class ComfyTransport:
                 response = self.session.request(method, self.base + path, **kwargs)
             except requests.ReadTimeout:
                 silent += 1
-                last = f"no answer within {kwargs['timeout'][1] if isinstance(kwargs['timeout'], tuple) else kwargs['timeout']:g} s"
+                last = (
+                    "no answer within "
+                    f"{kwargs['timeout'][1] if isinstance(kwargs['timeout'], tuple) else kwargs['timeout']:g} s"
+                )
                 if silent >= 2 or not resend_after_timeout:
                     raise ComfyError(f"{method} {self.base}{path}: the server accepted the connection but gave "
                                      f"{last} ({silent} time(s)); is ComfyUI hung or busy? Not retried further") from None

@@ -293,7 +293,8 @@ def loop_iterations_from_the_planner(graph: ApiGraph) -> list[Finding]:
         src = graph.source(open_id, "mode.iterations")
         if src is None or graph.class_of(src[0]) != "AudioLoopPlanner":
             findings.append(Finding("warning", "loop_iterations",
-                                    f"{graph.label(open_id)} iterations are not wired from AudioLoopPlanner.total_iterations: "
+                                    f"{graph.label(open_id)} iterations are not wired from "
+                                    "AudioLoopPlanner.total_iterations: "
                                     "OK if intentional (a short test render), otherwise the video stops early or runs "
                                     "past the end of the audio", open_id, "iterations_from_planner"))
     return findings
@@ -380,7 +381,8 @@ def guide_images_preprocessed_alike(graph: ApiGraph) -> list[Finding]:
                 compressions.add(graph.value(src[0], "img_compression"))
     if len(compressions - {None}) > 1:
         findings.append(Finding("error", "preprocess_symmetry",
-                                f"conditioning images are re-compressed with different CRFs {sorted(compressions - {None})}: "
+                                "conditioning images are re-compressed with different CRFs "
+                                f"{sorted(compressions - {None})}: "
                                 "use one LTXVPreprocess setting for every pass", None, "preprocess_compression"))
     return findings
 

@@ -42,7 +42,8 @@ def api_differences(converted: dict, shipped: dict, declared: dict[str, set[str]
             continue
         ours, theirs = shipped[node_id], converted[node_id]
         if ours.get("class_type") != theirs.get("class_type"):
-            lines.append(f"node {node_id}: class_type frontend {theirs.get('class_type')!r}, shipped {ours.get('class_type')!r}")
+            lines.append(f"node {node_id}: class_type frontend {theirs.get('class_type')!r}, shipped "
+                         f"{ours.get('class_type')!r}")
             continue
         ours_in, theirs_in = ours.get("inputs", {}), theirs.get("inputs", {})
         for name in sorted(set(ours_in) | set(theirs_in)):
