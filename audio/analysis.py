@@ -83,7 +83,8 @@ class AudioAnalysis:
             "loudness_lufs": _finite_or_none([self.loudness_lufs])[0],
             "true_peak_dbtp": _finite_or_none([self.true_peak_db])[0],
             "sample_peak_dbfs": _finite_or_none([self.sample_peak_db])[0],
-            "bands_db": {name: (round(level, 1) if math.isfinite(level) else None) for name, level in self.bands.levels.items()},
+            "bands_db": {name: (round(level, 1) if math.isfinite(level) else None)
+                         for name, level in self.bands.levels.items()},
             "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
             "timings_s": {k: round(t, 4) for k, t in self.timings.items()},
         }

@@ -91,8 +91,10 @@ def run_analyze(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     lines = schedule_from_analysis(analysis, geometry, args.subject, args.style)
-    header = (f"ltx-audioloop analyze: {Path(source).name if args.audio else source}; stride "
-              f"{geometry.stride_seconds:.2f} s (window {args.window:g} s, overlap {args.overlap:g} s, {args.fps:g} fps)")
+    header = (
+        f"ltx-audioloop analyze: {Path(source).name if args.audio else source}; stride "
+        f"{geometry.stride_seconds:.2f} s (window {args.window:g} s, overlap {args.overlap:g} s, {args.fps:g} fps)"
+    )
     schedule = format_schedule(lines, header)
     parse_schedule(schedule)  # what the nodes will read; a failure here is a bug, never hidden
     if args.schedule:
@@ -110,10 +112,20 @@ def run_analyze(args: argparse.Namespace) -> int:
         prompt = llm_system_prompt(analysis, geometry, args.subject, args.style)
     if args.json:
         data = analysis.summary()
-        data.update(source=source, stride_seconds=round(geometry.stride_seconds, 6), schedule=schedule,
-                    schedule_entries=[{"start_s": round(line.start, 6),
-                                       "end_s": None if line.end is None else round(line.end, 6),
-                                       "label": line.label, "prompt": line.prompt} for line in lines])
+        data.update(
+            source=source,
+            stride_seconds=round(geometry.stride_seconds, 6),
+            schedule=schedule,
+            schedule_entries=[
+                {
+                    "start_s": round(line.start, 6),
+                    "end_s": None if line.end is None else round(line.end, 6),
+                    "label": line.label,
+                    "prompt": line.prompt,
+                }
+                for line in lines
+            ],
+        )
         if args.png:
             data["png"] = str(args.png)
         if prompt is not None:

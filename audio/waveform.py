@@ -33,12 +33,16 @@ def check_audio(audio: Any, name: str = "audio") -> tuple[torch.Tensor, int]:
         raise ValueError(f"{name} sample_rate must be a whole number of Hz, got {rate!r}")
     rate = int(rate)
     if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-        raise ValueError(f"{name} sample_rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz; resample it first")
+        raise ValueError(
+            f"{name} sample_rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz; resample it first"
+        )
     channels = waveform.shape[1]
     if not 1 <= channels <= MAX_CHANNELS:
         raise ValueError(f"{name} has {channels} channels; 1 to {MAX_CHANNELS} are supported, downmix it first")
     if waveform.shape[0] < 1 or waveform.shape[-1] < 1:
-        raise ValueError(f"{name} is empty (shape {tuple(waveform.shape)}); load an audio file with at least one sample")
+        raise ValueError(
+            f"{name} is empty (shape {tuple(waveform.shape)}); load an audio file with at least one sample"
+        )
     if not waveform.is_floating_point():
         raise ValueError(f"{name} waveform must be floating point, got {waveform.dtype}")
     if not _all_finite(waveform):

@@ -136,9 +136,15 @@ def compute_metrics(video: str | Path, audio: str | Path | None = None, *, strid
         "cut_seam_max": max((s["score"] for s in cut_seams), default=None),
     }
     return {
-        "video": str(video), "audio": str(audio) if audio else None,
+        "video": str(video),
+        "audio": str(audio) if audio else None,
         "geometry": {"first_frame": first, "stride_frames": stride, "boundaries": boundaries},
-        "summary": summary, "seams": seams, "cut_seams": cut_seams, "drift": drift, "offset": offset, "durations": durations,
+        "summary": summary,
+        "seams": seams,
+        "cut_seams": cut_seams,
+        "drift": drift,
+        "offset": offset,
+        "durations": durations,
         "frame_diffs": [round(float(d), 4) for d in stats.diffs],
         "size": [stats.width, stats.height],
     }

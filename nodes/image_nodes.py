@@ -25,10 +25,14 @@ class ImageContextExtract:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {
-            "images": ("IMAGE", {"tooltip": "Previous window's frames (TensorLoopOpen.previous_value)."}),
-            "overlap_frames": _frames_input(DEFAULT_OVERLAP_FRAMES, 1, "AudioLoopController.overlap_frames (8k+1 pixel frames)."),
-        }}
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "Previous window's frames (TensorLoopOpen.previous_value)."}),
+                "overlap_frames": _frames_input(
+                    DEFAULT_OVERLAP_FRAMES, 1, "AudioLoopController.overlap_frames (8k+1 pixel frames)."
+                ),
+            }
+        }
 
     def execute(self, images, overlap_frames):
         return (image_context(images, overlap_frames),)
@@ -44,16 +48,16 @@ class ImageOverlapTrim:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
-    OUTPUT_TOOLTIPS = (
-        "The window without its first overlap_frames frames: this pass's new frames.",
-    )
+    OUTPUT_TOOLTIPS = ("The window without its first overlap_frames frames: this pass's new frames.",)
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {
-            "images": ("IMAGE", {"tooltip": "The decoded window."}),
-            "overlap_frames": _frames_input(DEFAULT_OVERLAP_FRAMES, 0, "AudioLoopController.overlap_frames."),
-        }}
+        return {
+            "required": {
+                "images": ("IMAGE", {"tooltip": "The decoded window."}),
+                "overlap_frames": _frames_input(DEFAULT_OVERLAP_FRAMES, 0, "AudioLoopController.overlap_frames."),
+            }
+        }
 
     def execute(self, images, overlap_frames):
         return (image_trim(images, overlap_frames),)
@@ -69,9 +73,7 @@ class AudioLoopJoinImages:
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
-    OUTPUT_TOOLTIPS = (
-        "Every frame of the video in order: the initial render, then each iteration's new frames.",
-    )
+    OUTPUT_TOOLTIPS = ("Every frame of the video in order: the initial render, then each iteration's new frames.",)
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -79,12 +81,21 @@ class AudioLoopJoinImages:
             "required": {
                 "initial": ("IMAGE", {"tooltip": "Decoded initial render (pass 0)."}),
                 "loop_output": ("IMAGE", {"tooltip": "TensorLoopClose.output."}),
-                "total_iterations": ("INT", {"default": 0, "min": 0, "max": 100000,
-                                             "tooltip": "AudioLoopPlanner.total_iterations."}),
+                "total_iterations": (
+                    "INT",
+                    {"default": 0, "min": 0, "max": 100000, "tooltip": "AudioLoopPlanner.total_iterations."},
+                ),
             },
             "optional": {
-                "expected_frames": ("INT", {"default": 0, "min": 0, "max": 100_000_000,
-                                            "tooltip": "AudioLoopPlanner.rendered_frames; 0 skips the check."}),
+                "expected_frames": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 100_000_000,
+                        "tooltip": "AudioLoopPlanner.rendered_frames; 0 skips the check.",
+                    },
+                ),
             },
         }
 

@@ -145,16 +145,37 @@ class AudioLoopPlanner:
             "optional": {
                 "overlap_seconds": _window_inputs()["overlap_seconds"],
                 "fps": fps_input(),
-                "max_iterations": ("INT", {"default": 0, "min": 0, "max": 100000,
-                                           "tooltip": "0 = as many as the audio needs; N > 0 caps the count (quick tests)."}),
-                "schedule": ("STRING", {"default": "", "multiline": True,
-                                        "tooltip": "Optional prompt schedule: shows which prompt each pass runs."}),
+                "max_iterations": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 100000,
+                        "tooltip": "0 = as many as the audio needs; N > 0 caps the count (quick tests).",
+                    },
+                ),
+                "schedule": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "multiline": True,
+                        "tooltip": "Optional prompt schedule: shows which prompt each pass runs.",
+                    },
+                ),
                 "blend_seconds": blend_input(),
                 "snap_boundaries": snap_input(),
-                "stride_seconds": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 3600.0, "step": 0.01,
-                                             "tooltip": "0 = derive the stride from overlap_seconds (the usual). "
-                                             "> 0: AudioLoopHelper's planner input, the effective stride in seconds; "
-                                             "it must be a whole number of latent frames and overrides overlap_seconds."}),
+                "stride_seconds": (
+                    "FLOAT",
+                    {
+                        "default": 0.0,
+                        "min": 0.0,
+                        "max": 3600.0,
+                        "step": 0.01,
+                        "tooltip": "0 = derive the stride from overlap_seconds (the usual). "
+                        "> 0: AudioLoopHelper's planner input, the effective stride in seconds; "
+                        "it must be a whole number of latent frames and overrides overlap_seconds.",
+                    },
+                ),
             },
         }
 
@@ -162,8 +183,18 @@ class AudioLoopPlanner:
     def VALIDATE_INPUTS(cls, schedule=None):
         return True if not schedule or not str(schedule).strip() else schedule_validation(schedule)
 
-    def execute(self, audio, window_seconds, overlap_seconds=DEFAULT_OVERLAP_SECONDS, fps=DEFAULT_FPS,
-                max_iterations=0, schedule="", blend_seconds=0.0, snap_boundaries=True, stride_seconds=0.0):
+    def execute(
+        self,
+        audio,
+        window_seconds,
+        overlap_seconds=DEFAULT_OVERLAP_SECONDS,
+        fps=DEFAULT_FPS,
+        max_iterations=0,
+        schedule="",
+        blend_seconds=0.0,
+        snap_boundaries=True,
+        stride_seconds=0.0,
+    ):
         from ..loop.timeline import image_to_tensor, render_timeline
 
         waveform, rate = check_audio(audio)
@@ -180,8 +211,16 @@ class AudioLoopPlanner:
         rendered_frames = sum(plan.loop.window(i).new_frames for i in range(total + 1))
         image = image_to_tensor(render_timeline(plan, waveform, rate))
         first = plan.loop.window(0)
-        return (summary, total, geometry.stride_seconds, plan.loop.audio_seconds, image,
-                first.window_frames, first.window_seconds, rendered_frames)
+        return (
+            summary,
+            total,
+            geometry.stride_seconds,
+            plan.loop.audio_seconds,
+            image,
+            first.window_frames,
+            first.window_seconds,
+            rendered_frames,
+        )
 
 
 class AudioDuration:
@@ -193,9 +232,9 @@ class AudioDuration:
     RETURN_TYPES = ("FLOAT", "INT", "INT")
     RETURN_NAMES = ("duration_seconds", "sample_rate", "total_samples")
     OUTPUT_TOOLTIPS = (
-        'Audio length in seconds (samples / sample rate).',
-        'Samples per second of the audio.',
-        'Samples per channel.',
+        "Audio length in seconds (samples / sample rate).",
+        "Samples per second of the audio.",
+        "Samples per channel.",
     )
 
     @classmethod

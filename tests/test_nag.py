@@ -316,9 +316,24 @@ def expected_one_block(dm, data, params, mask=None):
         (v_neg, a_neg), _ = dm._prepare_context(neg, 1, [data["vx"], data["ax"]])
         outs = []
         for x, c_pos, c_neg, attn, table, ptable, width in (
-            (data["vx"], v_pos, v_neg, block.attn2, block.scale_shift_table, block.prompt_scale_shift_table, dm.inner_dim),
-            (data["ax"], a_pos, a_neg, block.audio_attn2, block.audio_scale_shift_table,
-             block.audio_prompt_scale_shift_table, dm.audio_inner_dim),
+            (
+                data["vx"],
+                v_pos,
+                v_neg,
+                block.attn2,
+                block.scale_shift_table,
+                block.prompt_scale_shift_table,
+                dm.inner_dim,
+            ),
+            (
+                data["ax"],
+                a_pos,
+                a_neg,
+                block.audio_attn2,
+                block.audio_scale_shift_table,
+                block.audio_prompt_scale_shift_table,
+                dm.audio_inner_dim,
+            ),
         ):
             t = data["t"].view(1, 1, 1)
             timestep = t.expand(1, 1, 9 * width) * 0.1
