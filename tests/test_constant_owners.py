@@ -14,6 +14,7 @@ Two checks over every ``.py`` file of the package (tests/ and loop/geometry.py e
 from __future__ import annotations
 
 import ast
+import os
 import re
 from pathlib import Path
 
@@ -39,15 +40,19 @@ GEOMETRY_NAME = re.compile(
 CONSTANT_NAME = re.compile(r"^(FPS|WINDOW(_SECONDS)?|OVERLAP(_SECONDS)?|STRIDE(_SECONDS)?)$")
 
 
+SKIPPED_DIRS = {"tests", "build", "dist", "out", "docs", "__pycache__"}
+
+
 def _sources() -> list[Path]:
+    """Every package ``.py`` file; hidden folders (``.venv``, ``.git``) and tests are never entered."""
     files = []
-    for path in sorted(ROOT.rglob("*.py")):
-        rel = path.relative_to(ROOT)
-        if rel.parts[0] in {"tests", ".venv", "build"} or path == OWNER or ".egg-info" in str(rel):
-            continue
-        if rel.as_posix() in PENDING:
-            continue
-        files.append(path)
+    for folder, dirs, names in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
+                         and not d.endswith(".egg-info"))
+        for name in sorted(names):
+            path = Path(folder) / name
+            if name.endswith(".py") and path != OWNER and path.relative_to(ROOT).as_posix() not in PENDING:
+                files.append(path)
     return files
 
 
@@ -111,6 +116,12 @@ def test_no_geometry_literal_outside_its_owner():
         "geometry defaults typed outside loop/geometry.py (import DEFAULT_WINDOW_SECONDS, "
         "DEFAULT_OVERLAP_SECONDS, DEFAULT_FPS, DEFAULT_STRIDE_SECONDS ... instead):\n" + "\n".join(found)
     )
+
+
+def test_the_walk_sees_the_package():
+    names = {path.relative_to(ROOT).as_posix() for path in _sources()}
+    assert {"cli.py", "nodes/common.py", "workflows/library/blocks.py", "bench/loop_nodes.py"} <= names
+    assert not any(name.startswith(("tests/", ".")) for name in names) and "loop/geometry.py" not in names
 
 
 def test_pending_files_exist():
