@@ -20,7 +20,10 @@ def __getattr__(name: str):
         from . import nodes
         from .nodes.registration import report_overrides
 
-        tables = {"NODE_CLASS_MAPPINGS": nodes.NODE_CLASS_MAPPINGS, "NODE_DISPLAY_NAME_MAPPINGS": nodes.NODE_DISPLAY_NAME_MAPPINGS}
+        tables = {
+            "NODE_CLASS_MAPPINGS": nodes.NODE_CLASS_MAPPINGS,
+            "NODE_DISPLAY_NAME_MAPPINGS": nodes.NODE_DISPLAY_NAME_MAPPINGS,
+        }
         globals().update(tables)
         report_overrides(nodes.NODE_CLASS_MAPPINGS)
         return tables[name]

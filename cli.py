@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .extras import missing_extra
+from .loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
 from .metadata import command as extract_command
 from .workflows import commands as workflow_commands
 
@@ -45,15 +46,21 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Plan the loop for a track. Without AUDIO, plans a synthesised demo song.",
     )
     plan.add_argument("audio", nargs="?", help="audio or video file (any format FFmpeg reads)")
-    plan.add_argument("--window", type=float, default=19.88, help="window length in seconds (default 19.88)")
-    plan.add_argument("--overlap", type=float, default=2.0, help="target overlap in seconds (default 2)")
-    plan.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
+    plan.add_argument("--window", type=float, default=DEFAULT_WINDOW_SECONDS,
+                      help="window length in seconds (default %(default)g)")
+    plan.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP_SECONDS,
+                      help="target overlap in seconds (default %(default)g)")
+    plan.add_argument("--fps", type=float, default=float(DEFAULT_FPS), help="video frame rate (default %(default)g)")
     plan.add_argument("--schedule", type=Path, help="prompt schedule text file")
     plan.add_argument("--blend", type=float, default=0.0, help="blend_seconds of the schedule (default 0)")
     plan.add_argument("--no-snap", action="store_true", help="do not snap schedule boundaries to the stride grid")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
-    plan.add_argument("--segments", type=int, metavar="N",
-                      help="also show where 'render --segments N' cuts the track (stride grid, sections, quiet moments)")
+    plan.add_argument(
+        "--segments",
+        type=int,
+        metavar="N",
+        help="also show where 'render --segments N' cuts the track (stride grid, sections, quiet moments)",
+    )
     plan.add_argument("--segment-seconds", type=float, metavar="S", help="as --segments, about S seconds each")
     plan.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
     plan.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
@@ -130,7 +137,8 @@ def _run_plan(args: argparse.Namespace) -> int:
 
         with atomic_output(args.png) as temporary:
             render_timeline(plan, waveform, rate, cuts=[s.start_seconds for s in segments[1:]]).save(
-                temporary, format="PNG")
+                temporary, format="PNG"
+            )
     if args.json:
         data = plan.to_dict()
         data["source"] = str(args.audio) if args.audio else "demo"
@@ -144,16 +152,18 @@ def _run_plan(args: argparse.Namespace) -> int:
         print(f"Source: {source}")
         print(plan.summary())
         for seg in segments:
-            print(f"segment {seg.index}: frames {seg.start}..{seg.end} ({seg.frames}), "
-                  f"{seg.start_seconds:.2f}-{seg.end_seconds:.2f} s")
+            print(
+                f"segment {seg.index}: frames {seg.start}..{seg.end} ({seg.frames}), "
+                f"{seg.start_seconds:.2f}-{seg.end_seconds:.2f} s"
+            )
         if args.png:
             print(f"Timeline picture: {args.png}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand. Exit status: 0 done, 2 a user mistake or a missing optional extra (one line, never a traceback),
-    3 a render that did not succeed, 130 Ctrl-C (one line), 141 stdout closed early (quietly)."""
+    """Run one subcommand. Exit status: 0 done, 2 a user mistake or a missing optional extra (one line, never a
+    traceback), 3 a render that did not succeed, 130 Ctrl-C (one line), 141 stdout closed early (quietly)."""
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:

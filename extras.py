@@ -19,11 +19,14 @@ CLI_ONLY = {
 def missing_extra(err: ImportError) -> str | None:
     """The one-line fix for ``err`` when it is a missing optional library, else None.
 
-    Example: ``No module named 'duckdb'`` -> "needs duckdb, from the optional extra 'cli': pip install 'ltx-audioloop[cli]'".
+    Example: ``No module named 'duckdb'`` ->
+    "needs duckdb, from the optional extra 'cli': pip install 'ltx-audioloop[cli]'".
     """
     name = (getattr(err, "name", None) or "").split(".")[0]
     if name not in CLI_ONLY:
         return None
     distribution, extra = CLI_ONLY[name]
-    return (f"this command needs {distribution}, from the optional extra '{extra}': "
-            f"pip install 'ltx-audioloop[{extra}]' (in a clone: pip install -e '.[{extra}]')")
+    return (
+        f"this command needs {distribution}, from the optional extra '{extra}': "
+        f"pip install 'ltx-audioloop[{extra}]' (in a clone: pip install -e '.[{extra}]')"
+    )

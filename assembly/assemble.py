@@ -19,12 +19,11 @@ from pathlib import Path
 import av
 import numpy as np
 
+from ..audio.media_errors import describe_media_error
 from ..safeio import atomic_output, check_not_input
-
 from .audio import build_audio, fit_track, probe_track, samples_at
 from .clips import Clip, parse_spec, probe
 from .watermark import Watermark
-from ..audio.media_errors import describe_media_error
 
 log = logging.getLogger(__name__)
 
@@ -132,19 +131,36 @@ def assemble(specs: list[str], output: str | Path, *, crossfade: int = 0, waterm
         audio = build_audio(clips, placements, total, fps, rate, channels, crossfade) if rate else None
     try:
         with atomic_output(output) as temporary:
-            frames = _encode(temporary, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate,
-                             crf, preset, total)
+            _encode(temporary, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate, crf, preset,
+                    total)
     except av.error.FFmpegError as err:
         raise ValueError(f"cannot write -o {output}: {describe_media_error(err)}; nothing was changed there") from None
-    return {"output": str(output), "frames": total, "fps": float(fps), "duration_s": float(total / fps),
-            "audio_samples": int(audio.shape[1]) if audio is not None else 0, "sample_rate": rate,
-            "audio_codec": codec if audio is not None else None, "crossfade": crossfade,
-            "clips": [{"path": str(c.path), "start": c.start, "end": c.end, "at": at} for c, at in zip(clips, placements)],
-            "watermark": str(watermark) if watermark else None}
+    return {
+        "output": str(output),
+        "frames": total,
+        "fps": float(fps),
+        "duration_s": float(total / fps),
+        "audio_samples": int(audio.shape[1]) if audio is not None else 0,
+        "sample_rate": rate,
+        "audio_codec": codec if audio is not None else None,
+        "crossfade": crossfade,
+        "clips": [{"path": str(c.path), "start": c.start, "end": c.end, "at": at} for c, at in zip(clips, placements)],
+        "watermark": str(watermark) if watermark else None,
+    }
 
 
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
-                "placebo")
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 OUTPUT_SUFFIXES = (".mp4", ".mkv", ".mov")
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 384_000
 
@@ -153,19 +169,25 @@ def check_output_options(output: Path, sample_rate: int | None, crf: int, preset
     """Range checks of the encoder options, before any clip is read (ValueError names the option)."""
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"-o {output}: the file name must end in {', '.join(OUTPUT_SUFFIXES)}")
-    if sample_rate is not None and (isinstance(sample_rate, bool) or not isinstance(sample_rate, int)
-                                    or not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE):
-        raise ValueError(f"--sample-rate must be {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz, got {sample_rate!r} "
-                         "(e.g. 48000)")
+    if sample_rate is not None and (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, int)
+        or not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE
+    ):
+        raise ValueError(
+            f"--sample-rate must be {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz, got {sample_rate!r} (e.g. 48000)"
+        )
     if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
-        raise ValueError(f"--crf must be a whole number in 0..51 (x264; lower is better, 18 is near lossless), "
-                         f"got {crf!r}")
+        raise ValueError(
+            f"--crf must be a whole number in 0..51 (x264; lower is better, 18 is near lossless), got {crf!r}"
+        )
     if preset not in X264_PRESETS:
         raise ValueError(f"--preset {preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}")
 
 
-def _encode(path: Path, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate, crf, preset,
-            total) -> int:
+def _encode(
+    path: Path, clips, crossfade, width, height, fps, mark, audio, channels, codec, rate, crf, preset, total
+) -> int:
     """Encode the planned frames and audio into ``path`` (a temporary file); returns the frame count."""
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=fps)
@@ -175,7 +197,11 @@ def _encode(path: Path, clips, crossfade, width, height, fps, mark, audio, chann
             layout = "mono" if channels == 1 else "stereo"
             aus = out.add_stream(codec, rate=rate)
             aus.layout = layout
-            fmt = aus.codec_context.format.name if aus.codec_context.format else aus.codec_context.codec.audio_formats[0].name
+            fmt = (
+                aus.codec_context.format.name
+                if aus.codec_context.format
+                else aus.codec_context.codec.audio_formats[0].name
+            )
         written_audio = frames = 0
         for frame in _output_frames(clips, crossfade, width, height):
             if mark is not None:
@@ -186,7 +212,7 @@ def _encode(path: Path, clips, crossfade, width, height, fps, mark, audio, chann
             if audio is not None:
                 due = samples_at(frames, fps, rate)
                 while written_audio + AUDIO_CHUNK <= due:
-                    block = audio[:, written_audio:written_audio + AUDIO_CHUNK]
+                    block = audio[:, written_audio : written_audio + AUDIO_CHUNK]
                     for packet in aus.encode(_audio_frame(block, fmt, layout, rate, written_audio)):
                         out.mux(packet)
                     written_audio += AUDIO_CHUNK
@@ -194,7 +220,7 @@ def _encode(path: Path, clips, crossfade, width, height, fps, mark, audio, chann
             out.mux(packet)
         if audio is not None:
             while written_audio < audio.shape[1]:
-                block = audio[:, written_audio:written_audio + AUDIO_CHUNK]
+                block = audio[:, written_audio : written_audio + AUDIO_CHUNK]
                 for packet in aus.encode(_audio_frame(block, fmt, layout, rate, written_audio)):
                     out.mux(packet)
                 written_audio += block.shape[1]

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+
 from ..audio.media_errors import describe_media_error
 
 
@@ -44,7 +45,9 @@ def parse_spec(spec: str) -> tuple[Path, int | None, int | None]:
         start = int(start_text) if start_text.strip() else None
         end = int(end_text) if end_text.strip() else None
     except ValueError:
-        raise ValueError(f"clip {spec!r}: the range after '@' must be START:END in whole frames, e.g. clip.mp4@25:-8") from None
+        raise ValueError(
+            f"clip {spec!r}: the range after '@' must be START:END in whole frames, e.g. clip.mp4@25:-8"
+        ) from None
     return Path(path), start, end
 
 

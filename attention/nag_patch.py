@@ -145,7 +145,8 @@ class NagAttention:
         if gate is not None:
             b, t, _ = out.shape
             gates = 2.0 * torch.sigmoid(gate(x))
-            out = (out.view(b, t, attn.heads, attn.dim_head) * gates.unsqueeze(-1)).view(b, t, attn.heads * attn.dim_head)
+            gated = out.view(b, t, attn.heads, attn.dim_head) * gates.unsqueeze(-1)
+            out = gated.view(b, t, attn.heads * attn.dim_head)
         return attn.to_out(out)
 
 
@@ -162,8 +163,18 @@ class NagBlockPatch:
         self.params = params
         self.calls = 0
 
-    def __call__(self, x, context, attn, scale_shift_table, prompt_scale_shift_table, timestep, prompt_timestep,
-                 attention_mask, transformer_options):
+    def __call__(
+        self,
+        x,
+        context,
+        attn,
+        scale_shift_table,
+        prompt_scale_shift_table,
+        timestep,
+        prompt_timestep,
+        attention_mask,
+        transformer_options,
+    ):
         block = self._block()
         method = type(block)._apply_text_cross_attention
         kind = "video" if attn is block.attn2 else "audio" if attn is getattr(block, "audio_attn2", None) else None
@@ -173,8 +184,18 @@ class NagBlockPatch:
                 kv = (prompt_scale_shift_table, prompt_timestep)
             attn = NagAttention(attn, kind, self.negative, self.params, kv)
             self.calls += 1
-        return method(block, x, context, attn, scale_shift_table, prompt_scale_shift_table, timestep,
-                      prompt_timestep, attention_mask, transformer_options)
+        return method(
+            block,
+            x,
+            context,
+            attn,
+            scale_shift_table,
+            prompt_scale_shift_table,
+            timestep,
+            prompt_timestep,
+            attention_mask,
+            transformer_options,
+        )
 
 
 def _negative_entry(negative):
@@ -187,8 +208,10 @@ def _negative_entry(negative):
         log.warning("NAG: the negative conditioning has %d entries; only the first is used", len(negative))
     meta = entry[1] if isinstance(entry[1], dict) else {}
     if meta.get("attention_mask") is not None:
-        log.warning("NAG: the negative conditioning's attention_mask is ignored (LTX-2's text encoder "
-                    "trims padding, so its conditionings normally carry none)")
+        log.warning(
+            "NAG: the negative conditioning's attention_mask is ignored (LTX-2's text encoder "
+            "trims padding, so its conditionings normally carry none)"
+        )
     return entry[0], bool(meta.get("unprocessed_ltxav_embeds", False))
 
 
@@ -201,19 +224,25 @@ def apply_nag(model, negative, params: NagParams, enable: bool = True):
     if not enable:
         return model
     if params.is_identity:
-        log.info("NAG: scale %s / alpha %s leaves every output unchanged; model not patched", params.scale, params.alpha)
+        log.info(
+            "NAG: scale %s / alpha %s leaves every output unchanged; model not patched", params.scale, params.alpha
+        )
         return model
     raw, unprocessed = _negative_entry(negative)
     diffusion_model = model.get_model_object("diffusion_model")
     blocks = getattr(diffusion_model, "transformer_blocks", None)
     if blocks is None or not hasattr(diffusion_model, "audio_inner_dim"):
-        raise ValueError(f"model: {type(diffusion_model).__name__} is not ComfyUI's LTX-2 audio+video model; "
-                         "this NAG node patches LTXAVModel (load an LTX-2 / LTX-2.3 AV checkpoint)")
+        raise ValueError(
+            f"model: {type(diffusion_model).__name__} is not ComfyUI's LTX-2 audio+video model; "
+            "this NAG node patches LTXAVModel (load an LTX-2 / LTX-2.3 AV checkpoint)"
+        )
     negative_context = NegativeContext(raw, unprocessed, diffusion_model)
     clone = model.clone()
     for index, block in enumerate(blocks):
         if not hasattr(type(block), "_apply_text_cross_attention"):
-            raise ValueError("model: this ComfyUI's LTX-2 block has no _apply_text_cross_attention step; "
-                             "update ComfyUI to 0.20 or later")
+            raise ValueError(
+                "model: this ComfyUI's LTX-2 block has no _apply_text_cross_attention step; "
+                "update ComfyUI to 0.20 or later"
+            )
         clone.add_object_patch(PATCH_KEY.format(index=index), NagBlockPatch(block, negative_context, params))
     return clone

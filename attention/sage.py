@@ -28,7 +28,15 @@ from typing import Callable, Optional
 import torch
 
 from .router import DEFAULT_MODE, SAGE3_KERNELS, check_mode, choose_kernel
-from .sdpa import INDEX_LIMIT, as_4d_mask, chunked_over_batch_heads, merge_heads, needs_chunking, sdpa_attention, split_heads
+from .sdpa import (
+    INDEX_LIMIT,
+    as_4d_mask,
+    chunked_over_batch_heads,
+    merge_heads,
+    needs_chunking,
+    sdpa_attention,
+    split_heads,
+)
 
 log = logging.getLogger(__name__)
 

@@ -83,7 +83,8 @@ class AudioAnalysis:
             "loudness_lufs": _finite_or_none([self.loudness_lufs])[0],
             "true_peak_dbtp": _finite_or_none([self.true_peak_db])[0],
             "sample_peak_dbfs": _finite_or_none([self.sample_peak_db])[0],
-            "bands_db": {name: (round(level, 1) if math.isfinite(level) else None) for name, level in self.bands.levels.items()},
+            "bands_db": {name: (round(level, 1) if math.isfinite(level) else None)
+                         for name, level in self.bands.levels.items()},
             "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
             "timings_s": {k: round(t, 4) for k, t in self.timings.items()},
         }
@@ -199,7 +200,8 @@ def format_report(analysis: AudioAnalysis) -> str:
         f"Content: {a.content}" + (" (guessed; set --content / content to be sure)" if a.content_guessed else ""),
     ]
     if a.rhythm.tempo_bpm > 0:
-        lines.append(f"Tempo: {a.rhythm.tempo_bpm:.1f} BPM, {len(a.rhythm.beats)} beats, pulse clarity {a.rhythm.pulse_clarity:.2f}")
+        lines.append(f"Tempo: {a.rhythm.tempo_bpm:.1f} BPM, {len(a.rhythm.beats)} beats, pulse clarity "
+                     f"{a.rhythm.pulse_clarity:.2f}")
     else:
         lines.append(f"Tempo: no steady beat (pulse clarity {a.rhythm.pulse_clarity:.2f})")
     lines.append(f"Loudness: {_num(a.loudness_lufs, 'LUFS')} integrated, true peak {_num(a.true_peak_db, 'dBTP')}, "

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
 import torch
+from PIL import Image, ImageDraw
 
 from ..loop.geometry import LoopGeometry, plan_loop
 from ..loop.schedule import format_timestamp

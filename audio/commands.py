@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
+
 log = logging.getLogger("ltx_audioloop")
 
 ANALYZE_DEMO_SECONDS = 180.0
@@ -27,9 +29,11 @@ def add_parsers(commands) -> None:
     analyze.add_argument("--style", help="style text appended identically to every entry (e.g. 'Style: 35 mm film')")
     analyze.add_argument("--content", choices=["auto", "music", "speech", "instrumental"], default="auto",
                          help="what the track is: picks the action verbs and framing (default: guessed)")
-    analyze.add_argument("--window", type=float, default=19.88, help="window length in seconds (default 19.88)")
-    analyze.add_argument("--overlap", type=float, default=2.0, help="target overlap in seconds (default 2)")
-    analyze.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
+    analyze.add_argument("--window", type=float, default=DEFAULT_WINDOW_SECONDS,
+                      help="window length in seconds (default %(default)g)")
+    analyze.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP_SECONDS,
+                      help="target overlap in seconds (default %(default)g)")
+    analyze.add_argument("--fps", type=float, default=float(DEFAULT_FPS), help="video frame rate (default %(default)g)")
     analyze.add_argument("--json", action="store_true", help="print everything as JSON")
     analyze.add_argument("--png", type=Path, help="write the timeline picture to this PNG file")
     analyze.add_argument("--schedule", type=Path, help="write the schedule text to this file")
@@ -61,13 +65,11 @@ def add_parsers(commands) -> None:
 def run_analyze(args: argparse.Namespace) -> int:
     from ..loop.geometry import loop_geometry
     from ..loop.schedule import parse_schedule
+    from ..safeio import atomic_output, atomic_write, check_not_input
     from .analysis import analyse_file, analyse_track, format_report
     from .files import demo_track
     from .progress import TerminalProgress
-    from .schedule_writer import format_schedule, schedule_from_analysis
-
-    from ..safeio import atomic_output, atomic_write, check_not_input
-    from .schedule_writer import check_style, check_subject
+    from .schedule_writer import check_style, check_subject, format_schedule, schedule_from_analysis
 
     geometry = loop_geometry(args.window, args.overlap, args.fps)  # bad values fail before the work
     check_subject(args.subject, "music")
@@ -89,8 +91,10 @@ def run_analyze(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     lines = schedule_from_analysis(analysis, geometry, args.subject, args.style)
-    header = (f"ltx-audioloop analyze: {Path(source).name if args.audio else source}; stride "
-              f"{geometry.stride_seconds:.2f} s (window {args.window:g} s, overlap {args.overlap:g} s, {args.fps:g} fps)")
+    header = (
+        f"ltx-audioloop analyze: {Path(source).name if args.audio else source}; stride "
+        f"{geometry.stride_seconds:.2f} s (window {args.window:g} s, overlap {args.overlap:g} s, {args.fps:g} fps)"
+    )
     schedule = format_schedule(lines, header)
     parse_schedule(schedule)  # what the nodes will read; a failure here is a bug, never hidden
     if args.schedule:
@@ -108,10 +112,20 @@ def run_analyze(args: argparse.Namespace) -> int:
         prompt = llm_system_prompt(analysis, geometry, args.subject, args.style)
     if args.json:
         data = analysis.summary()
-        data.update(source=source, stride_seconds=round(geometry.stride_seconds, 6), schedule=schedule,
-                    schedule_entries=[{"start_s": round(line.start, 6),
-                                       "end_s": None if line.end is None else round(line.end, 6),
-                                       "label": line.label, "prompt": line.prompt} for line in lines])
+        data.update(
+            source=source,
+            stride_seconds=round(geometry.stride_seconds, 6),
+            schedule=schedule,
+            schedule_entries=[
+                {
+                    "start_s": round(line.start, 6),
+                    "end_s": None if line.end is None else round(line.end, 6),
+                    "label": line.label,
+                    "prompt": line.prompt,
+                }
+                for line in lines
+            ],
+        )
         if args.png:
             data["png"] = str(args.png)
         if prompt is not None:

@@ -26,14 +26,20 @@ A track fed in one piece or in chunks gives the same numbers (the tests check it
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-from .loudness import BLOCK_SECONDS, BLOCK_STEP_SECONDS, TRUE_PEAK_OVERSAMPLING, amplitude_db, channel_weights, \
-    gated_loudness
+from .loudness import (
+    BLOCK_SECONDS,
+    BLOCK_STEP_SECONDS,
+    TRUE_PEAK_OVERSAMPLING,
+    amplitude_db,
+    channel_weights,
+    gated_loudness,
+)
 from .stream import StreamResampler
 
 ANALYSIS_RATE = 22_050

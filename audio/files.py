@@ -30,7 +30,8 @@ def load_audio(path: str | Path, progress=None) -> dict:
     filled = 0
     for chunk in iter_file_chunks(path):
         if chunk.shape[0] != info.channels:
-            raise ValueError(f"{path}: the channel count changes inside the stream ({info.channels} -> {chunk.shape[0]})")
+            raise ValueError(f"{path}: the channel count changes inside the stream ({info.channels} -> "
+                             f"{chunk.shape[0]})")
         if filled + chunk.shape[1] > capacity:
             capacity = int((filled + chunk.shape[1]) * 1.1) + 1
             grown = np.empty((info.channels, capacity), dtype=np.float32)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..loop.geometry import LoopGeometry, plan_loop
 from ..loop.schedule import format_timestamp
 from .analysis import AudioAnalysis
-from .schedule_writer import DEFAULT_SUBJECT, check_subject, check_style, grid_time
+from .schedule_writer import DEFAULT_SUBJECT, check_style, check_subject, grid_time
 
 _VERBS = {
     "music": "'is singing' while the voice is heard; 'is dancing' or 'is swaying to the beat' where nobody sings",
@@ -31,7 +31,8 @@ def llm_system_prompt(analysis: AudioAnalysis, geometry: LoopGeometry, subject: 
     plan = plan_loop(analysis.duration, geometry)
     grid = [grid_time(k * stride) for k in range(plan.loop_iterations + 1)]
     sections = "\n".join(
-        f"  - {format_timestamp(s.start)} to {format_timestamp(s.end)}: {s.label}, {int(round(s.relative_db))} dB relative to the "
+        f"  - {format_timestamp(s.start)} to {format_timestamp(s.end)}: {s.label}, {int(round(s.relative_db))} dB "
+        "relative to the "
         f"loudest part, voice in {100 * s.vocal_fraction:.0f}% of it"
         for s in analysis.sections
     )

@@ -21,8 +21,8 @@
    2-8 Hz, all the time; a sustained pad or chord does not move, a drum hit rises (or decays) in
    every band at once, a chord change or a bass note moves only at the change.
 4. **Vocal activity** = frames that are loud enough, whose 0.4 s neighbourhood holds at least
-   ``TONAL_SHARE`` of candidate frames (step 1: this keeps noise, drums and bass-heavy frames out), and that lie in a run
-   of ``m > MOVEMENT_LOW_DB`` containing ``m > MOVEMENT_HIGH_DB`` (hysteresis), or where YIN's
+   ``TONAL_SHARE`` of candidate frames (step 1: this keeps noise, drums and bass-heavy frames out), and that lie in a
+   run of ``m > MOVEMENT_LOW_DB`` containing ``m > MOVEMENT_HIGH_DB`` (hysteresis), or where YIN's
    pitch glides (at least ``GLIDE_SHARE`` of its steps in the 0.4 s around the frame lie in
    ``GLIDE_CENTS``: intonation and vibrato, which a held synthesised note lacks); then gaps shorter
    than 0.2 s are closed and islands shorter than 0.12 s removed. The pitch is YIN's where it
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import BANDS, VOICE_BAND, YIN_RATE, YIN_STEP, Spectrogram
+from .features import VOICE_BAND, YIN_RATE, YIN_STEP, Spectrogram
 
 VOICE_BAND_HZ = (60.0, 4000.0)
 VOICE_RATIO = 0.35

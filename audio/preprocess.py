@@ -26,13 +26,13 @@ audio shorter than one 400 ms loudness block keep their level (gain 0 dB).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
-from .preprocess_settings import PreprocessSettings  # noqa: F401 (re-exported)
 from .limiter import LimiterSettings, apply_gain, block_true_peaks, gain_curve
 from .loudness import measure_loudness, true_peak_db, true_peak_estimate_db
+from .preprocess_settings import PreprocessSettings  # noqa: F401 (re-exported)
 from .waveform import check_audio
 
 MAX_ROUNDS = 8
@@ -222,7 +222,9 @@ def format_preprocess_report(reports: list[ItemReport], settings: PreprocessSett
                 if r.ceiling_limited else ", no limiting")
         if r.gain_db >= s.max_gain_db - 1e-9:
             tail += f" (gain capped at +{s.max_gain_db:g} dB)"
-        lines.append(f"{prefix}{r.lufs_before:.1f} LUFS / {r.peak_before:.1f} dBTP -> measured {r.lufs_after:.1f} LUFS / "
-                     f"{r.peak_after:.1f} dBTP; gain {r.gain_db:+.1f} dB{tail}")
+        lines.append(
+            f"{prefix}{r.lufs_before:.1f} LUFS / {r.peak_before:.1f} dBTP -> measured {r.lufs_after:.1f} LUFS / "
+            f"{r.peak_after:.1f} dBTP; gain {r.gain_db:+.1f} dB{tail}"
+        )
     lines.extend(f"note: {n}" for n in notes)
     return "\n".join(lines)

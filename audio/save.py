@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from ..safeio import atomic_output
-from .waveform import check_audio
 from .media_errors import describe_media_error
+from .waveform import check_audio
 
 _LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 _CODECS = {".wav": ("pcm_s24le", "s32"), ".flac": ("flac", "s32")}

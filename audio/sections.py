@@ -146,7 +146,8 @@ def _label(sections: list[Section], distance: np.ndarray) -> None:
             seen_chorus = True
             continue
         if seen_chorus and s.label in ("verse", "chorus") and i < last:
-            others = [distance[i, k] for k in range(len(sections)) if k != i and sections[k].label in ("verse", "chorus")]
+            others = [distance[i, k] for k in range(len(sections))
+                      if k != i and sections[k].label in ("verse", "chorus")]
             if others and min(others) > BRIDGE_DB:
                 s.label = "bridge"
 

@@ -22,6 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
 from .media_errors import describe_media_error
 
 CHUNK_SECONDS = 10.0

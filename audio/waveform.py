@@ -20,7 +20,8 @@ from .waveform_limits import MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE  # n
 def check_audio(audio: Any, name: str = "audio") -> tuple[torch.Tensor, int]:
     """``(waveform [B, C, N], sample_rate)`` of a valid AUDIO, or a ``ValueError`` saying what is wrong."""
     if not isinstance(audio, dict) or "waveform" not in audio or "sample_rate" not in audio:
-        raise ValueError(f"{name} must be an AUDIO value (a dict with 'waveform' and 'sample_rate'), got {type(audio).__name__}")
+        raise ValueError(f"{name} must be an AUDIO value (a dict with 'waveform' and 'sample_rate'), got "
+                         f"{type(audio).__name__}")
     waveform, rate = audio["waveform"], audio["sample_rate"]
     if not isinstance(waveform, torch.Tensor):
         raise ValueError(f"{name} waveform must be a tensor, got {type(waveform).__name__}")
@@ -32,12 +33,16 @@ def check_audio(audio: Any, name: str = "audio") -> tuple[torch.Tensor, int]:
         raise ValueError(f"{name} sample_rate must be a whole number of Hz, got {rate!r}")
     rate = int(rate)
     if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-        raise ValueError(f"{name} sample_rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz; resample it first")
+        raise ValueError(
+            f"{name} sample_rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz; resample it first"
+        )
     channels = waveform.shape[1]
     if not 1 <= channels <= MAX_CHANNELS:
         raise ValueError(f"{name} has {channels} channels; 1 to {MAX_CHANNELS} are supported, downmix it first")
     if waveform.shape[0] < 1 or waveform.shape[-1] < 1:
-        raise ValueError(f"{name} is empty (shape {tuple(waveform.shape)}); load an audio file with at least one sample")
+        raise ValueError(
+            f"{name} is empty (shape {tuple(waveform.shape)}); load an audio file with at least one sample"
+        )
     if not waveform.is_floating_point():
         raise ValueError(f"{name} waveform must be floating point, got {waveform.dtype}")
     if not _all_finite(waveform):

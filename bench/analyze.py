@@ -154,7 +154,8 @@ def beat_f_measure(ours: list[float], theirs: list[float], tolerance: float = 0.
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--librosa", action="store_true", help="also run and compare a straightforward librosa pipeline")
+    parser.add_argument("--librosa", action="store_true",
+                        help="also run and compare a straightforward librosa pipeline")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT.parent))
     env = dict(os.environ)
@@ -163,8 +164,10 @@ def main() -> int:
     from ltx_audioloop.audio.loudness import integrated_loudness
     from ltx_audioloop.audio.save import save_audio
 
-    print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.2f}, torch threads "
-          f"{torch.get_num_threads()}")
+    print(
+        f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.2f}, torch threads "
+        f"{torch.get_num_threads()}"
+    )
     audio = synthesise()
     print(f"track: {SECONDS:.0f} s stereo {RATE} Hz synthesised song at {BPM:g} BPM")
     result, stages = warm(audio, args.repeats)
@@ -172,17 +175,22 @@ def main() -> int:
     for stage, seconds in stages.items():
         print(f"  {stage:<12} {seconds:7.3f}")
     reference = float(integrated_loudness(audio["waveform"], RATE)[0])
-    print(f"  -> tempo {result.rhythm.tempo_bpm:.2f} BPM ({len(result.rhythm.beats)} beats), voice "
-          f"{100 * result.voice.fraction:.0f}%, pitch {result.voice.pitch_low_hz:.0f}-{result.voice.pitch_high_hz:.0f} Hz, "
-          f"{len(result.sections)} sections, {result.loudness_lufs:.2f} LUFS (torchaudio on the full-rate "
-          f"signal: {reference:.2f}), true peak {result.true_peak_db:.2f} dBTP")
+    print(
+        f"  -> tempo {result.rhythm.tempo_bpm:.2f} BPM ({len(result.rhythm.beats)} beats), voice "
+        f"{100 * result.voice.fraction:.0f}%, pitch "
+        f"{result.voice.pitch_low_hz:.0f}-{result.voice.pitch_high_hz:.0f} Hz, "
+        f"{len(result.sections)} sections, {result.loudness_lufs:.2f} LUFS (torchaudio on the full-rate "
+        f"signal: {reference:.2f}), true peak {result.true_peak_db:.2f} dBTP"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         path = save_audio(audio, Path(folder) / "song.wav")
         wall, detail = first_run(path, env)
         imports, load, analysis, *stage_text = detail.split()
-        print(f"\nfirst run (fresh process): {wall:.2f} s wall = interpreter + imports {float(imports):.2f} s + "
-              f"decode {float(load):.2f} s + analysis {float(analysis):.2f} s (" + ", ".join(stage_text) + ")")
+        print(
+            f"\nfirst run (fresh process): {wall:.2f} s wall = interpreter + imports {float(imports):.2f} s + "
+            f"decode {float(load):.2f} s + analysis {float(analysis):.2f} s (" + ", ".join(stage_text) + ")"
+        )
         if args.librosa:
             try:
                 import librosa  # noqa: F401
@@ -190,35 +198,54 @@ def main() -> int:
                 print("\nlibrosa is not installed: pip install librosa (or the 'bench' extra)")
                 return 0
             wall_lr, lr = run_librosa(path, env)
-            print("\nlibrosa pipeline, first run with its numba cache in place (s): " + ", ".join(
-                f"{k} {v:.2f}" for k, v in lr["times"].items()) + f"; wall {wall_lr:.2f}")
+            print(
+                "\nlibrosa pipeline, first run with its numba cache in place (s): "
+                + ", ".join(f"{k} {v:.2f}" for k, v in lr["times"].items())
+                + f"; wall {wall_lr:.2f}"
+            )
             empty = dict(env, NUMBA_CACHE_DIR=str(Path(folder) / "numba-cache"))
             wall_cold, cold = run_librosa(path, empty)
-            print("librosa pipeline, first run with an empty numba cache (s): " + ", ".join(
-                f"{k} {v:.2f}" for k, v in cold["times"].items()) + f"; wall {wall_cold:.2f}")
+            print(
+                "librosa pipeline, first run with an empty numba cache (s): "
+                + ", ".join(f"{k} {v:.2f}" for k, v in cold["times"].items())
+                + f"; wall {wall_cold:.2f}"
+            )
             ours_total = stages["total"]
-            print(f"\nspeed: ours {ours_total:.2f} s warm vs librosa {lr['times']['total']:.2f} s "
-                  f"({lr['times']['total'] / ours_total:.1f}x); first run {wall:.1f} s vs {wall_lr:.1f} s "
-                  f"(cached numba) / {wall_cold:.1f} s (empty cache)")
+            print(
+                f"\nspeed: ours {ours_total:.2f} s warm vs librosa {lr['times']['total']:.2f} s "
+                f"({lr['times']['total'] / ours_total:.1f}x); first run {wall:.1f} s vs {wall_lr:.1f} s "
+                f"(cached numba) / {wall_cold:.1f} s (empty cache)"
+            )
             print("agreement:")
             print(f"  tempo: ours {result.rhythm.tempo_bpm:.2f} BPM, librosa {lr['tempo']:.2f} BPM, truth {BPM:g}")
-            print(f"  beats: F-measure (70 ms) ours vs librosa {beat_f_measure(result.rhythm.beats, lr['beats']):.3f}; "
-                  f"ours vs the kicks {beat_f_measure(result.rhythm.beats, _true_beats(0.0)):.3f}, vs the off-beat "
-                  f"hi-hats {beat_f_measure(result.rhythm.beats, _true_beats(0.5)):.3f}; librosa vs the kicks "
-                  f"{beat_f_measure(lr['beats'], _true_beats(0.0)):.3f}, vs the hi-hats "
-                  f"{beat_f_measure(lr['beats'], _true_beats(0.5)):.3f}")
+            print(
+                f"  beats: F-measure (70 ms) ours vs librosa {beat_f_measure(result.rhythm.beats, lr['beats']):.3f}; "
+                f"ours vs the kicks {beat_f_measure(result.rhythm.beats, _true_beats(0.0)):.3f}, vs the off-beat "
+                f"hi-hats {beat_f_measure(result.rhythm.beats, _true_beats(0.5)):.3f}; librosa vs the kicks "
+                f"{beat_f_measure(lr['beats'], _true_beats(0.0)):.3f}, vs the hi-hats "
+                f"{beat_f_measure(lr['beats'], _true_beats(0.5)):.3f}"
+            )
             if lr["pitch"]:
-                print(f"  pitch 5/50/95%: ours {result.voice.pitch_low_hz:.0f}/{result.voice.pitch_median_hz:.0f}/"
-                      f"{result.voice.pitch_high_hz:.0f} Hz, pyin {lr['pitch'][0]:.0f}/{lr['pitch'][1]:.0f}/"
-                      f"{lr['pitch'][2]:.0f} Hz; voiced ours {100 * result.voice.fraction:.0f}%, pyin "
-                      f"{100 * lr['voiced_fraction']:.0f}% (truth {100 * (75 + 67) / 180:.0f}%)")
+                print(
+                    f"  pitch 5/50/95%: ours {result.voice.pitch_low_hz:.0f}/{result.voice.pitch_median_hz:.0f}/"
+                    f"{result.voice.pitch_high_hz:.0f} Hz, pyin {lr['pitch'][0]:.0f}/{lr['pitch'][1]:.0f}/"
+                    f"{lr['pitch'][2]:.0f} Hz; voiced ours {100 * result.voice.fraction:.0f}%, pyin "
+                    f"{100 * lr['voiced_fraction']:.0f}% (truth {100 * (75 + 67) / 180:.0f}%)"
+                )
             ours_bands = result.bands.relative()
             top = max(lr["bands"].values())
-            print("  bands rel. to loudest, ours / librosa (dB): " + ", ".join(
-                f"{name.split()[0]} {ours_bands[name]:.1f}/{lr['bands'][name.split()[0]] - top:.1f}" for name in ours_bands))
+            print(
+                "  bands rel. to loudest, ours / librosa (dB): "
+                + ", ".join(
+                    f"{name.split()[0]} {ours_bands[name]:.1f}/{lr['bands'][name.split()[0]] - top:.1f}"
+                    for name in ours_bands
+                )
+            )
             ours_bounds = [round(s.start, 1) for s in result.sections[1:]]
-            print(f"  section starts: ours {ours_bounds}; librosa agglomerative "
-                  f"{[round(t, 1) for t in lr['sections'][1:]]}; truth [15, 60, 90, 105, 150, 170]")
+            print(
+                f"  section starts: ours {ours_bounds}; librosa agglomerative "
+                f"{[round(t, 1) for t in lr['sections'][1:]]}; truth [15, 60, 90, 105, 150, 170]"
+            )
     return 0
 
 

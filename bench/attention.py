@@ -192,7 +192,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     status = sage_status()
     print(f"torch {torch.__version__}, device {device}, SageAttention 2: {status.sage2}, SageAttention 3: "
-          f"{status.sage3}, CUDA: {status.cuda}; shapes: {'small (video tokens / 16, 8 heads)' if args.small else 'full'}")
+          f"{status.sage3}, CUDA: {status.cuda}; shapes: "
+          f"{'small (video tokens / 16, 8 heads)' if args.small else 'full'}")
     dtypes = [torch.bfloat16] if device.type == "cuda" else [torch.float32, torch.bfloat16]
     with torch.no_grad():
         measured = [bench_kernels(args, device, dtype) for dtype in dtypes]

@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+
 def _load(comfyui: Path, vae_file: Path, latent_file: Path):
     sys.path.insert(0, str(comfyui))
     import comfy.cli_args
@@ -47,12 +48,14 @@ def _rss_mb() -> float:
 
 
 def main() -> int:
+    from ltx_audioloop.loop.geometry import DEFAULT_FPS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--comfyui", type=Path, required=True)
     parser.add_argument("--vae", type=Path, required=True)
     parser.add_argument("--latent", type=Path, required=True)
     parser.add_argument("--settings", default="16:4,16:2,16:1,8:2")
-    parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--fps", type=float, default=float(DEFAULT_FPS))
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep-decode-noise", action="store_true")
     args = parser.parse_args()

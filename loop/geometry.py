@@ -44,6 +44,15 @@ AUDIO_LATENTS_PER_SECOND = 25
 MIN_WINDOW_LATENTS = 2
 """Smallest window: one context latent plus one new latent (9 pixel frames)."""
 
+DEFAULT_WINDOW_SECONDS = 19.88
+"""Default loop window in seconds: 497 pixel frames (63 latent frames) at :data:`DEFAULT_FPS`."""
+
+DEFAULT_OVERLAP_SECONDS = 2.0
+"""Default target overlap in seconds: 7 context latent frames (49 pixel frames) at :data:`DEFAULT_FPS`."""
+
+DEFAULT_FPS = 25
+"""Default video frame rate in frames per second (LTX-2.3's native rate)."""
+
 _EPS = 1e-9
 
 
@@ -153,7 +162,8 @@ def loop_geometry(window_seconds: float, overlap_seconds: float, fps: float) -> 
     if overlap >= window:
         raise ValueError(
             f"overlap_seconds ({overlap:g}) must be smaller than window_seconds ({window:g}): "
-            "each iteration needs new frames after its context. Typical: window 19.88, overlap 2."
+            f"each iteration needs new frames after its context. Typical: window {DEFAULT_WINDOW_SECONDS:g}, "
+            f"overlap {DEFAULT_OVERLAP_SECONDS:g}."
         )
     window_latents = max(MIN_WINDOW_LATENTS, math.floor((window * fps - 1) / LTX_TEMPORAL_SCALE + 0.5) + 1)
     overlap_pixel = math.floor(overlap * fps + 0.5)
@@ -166,6 +176,64 @@ def loop_geometry(window_seconds: float, overlap_seconds: float, fps: float) -> 
         requested_window_seconds=window,
         requested_overlap_seconds=overlap,
     )
+
+
+DEFAULT_GEOMETRY = loop_geometry(DEFAULT_WINDOW_SECONDS, DEFAULT_OVERLAP_SECONDS, DEFAULT_FPS)
+"""The loop geometry of the three defaults above; every default below is read from it."""
+
+DEFAULT_STRIDE_SECONDS = DEFAULT_GEOMETRY.stride_seconds
+"""Default effective stride in seconds: 448 pixel frames (56 latent frames) / 25 fps = 17.92 s."""
+
+DEFAULT_WINDOW_LATENTS = DEFAULT_GEOMETRY.window_latents
+"""Default window in latent frames (63)."""
+
+DEFAULT_OVERLAP_LATENTS = DEFAULT_GEOMETRY.overlap_latents
+"""Default context in latent frames (7)."""
+
+DEFAULT_OVERLAP_FRAMES = DEFAULT_GEOMETRY.overlap_frames
+"""Default context in pixel frames: ``8 * (7 - 1) + 1 = 49``."""
+
+COMMON_FRAME_RATES = (24, 25, 30, 48, 50, 60)
+"""Whole frame rates (frames per second) a loop usually runs at; the controller's fps input is an integer."""
+
+_STRIDE_TOLERANCE_FRAMES = 1e-3
+
+
+def nearest_grid_stride(stride_seconds: float, fps: float) -> float:
+    """The stride nearest ``stride_seconds`` that is a whole number (>= 1) of latent frames at ``fps``.
+
+    ``S' = 8 * max(1, round(S * fps / 8)) / fps`` seconds.
+    """
+    latents = max(1, round(float(stride_seconds) * float(fps) / LTX_TEMPORAL_SCALE))
+    return latents * LTX_TEMPORAL_SCALE / float(fps)
+
+
+def stride_grid_problem(stride_seconds: float, fps: float, name: str = "stride_seconds") -> str | None:
+    """``None`` when ``stride_seconds * fps`` is a positive multiple of 8 pixel frames, else the reason.
+
+    A stride off this grid (typed by hand instead of wired from AudioLoopController) makes the
+    schedule's iteration starts disagree with the windows the loop renders. The text names the
+    input, the value and the nearest valid stride.
+    """
+    fps = _check_positive_number("fps", fps)
+    stride = _check_positive_number(name, stride_seconds)
+    frames = stride * fps
+    latents = round(frames / LTX_TEMPORAL_SCALE)
+    if latents >= 1 and abs(latents * LTX_TEMPORAL_SCALE - frames) <= _STRIDE_TOLERANCE_FRAMES:
+        return None
+    return (
+        f"{name}={stride:g} is {frames:g} pixel frames at {fps:g} fps, not a whole number of latent frames "
+        f"(multiples of 8 frames = {LTX_TEMPORAL_SCALE / fps:g} s): the nearest valid stride is "
+        f"{nearest_grid_stride(stride, fps):g}. Wire AudioLoopController's stride_seconds instead of typing it."
+    )
+
+
+def check_stride_on_grid(stride_seconds: float, fps: float, name: str = "stride_seconds") -> float:
+    """``stride_seconds`` as a float, or ``ValueError`` from :func:`stride_grid_problem`."""
+    problem = stride_grid_problem(stride_seconds, fps, name)
+    if problem is not None:
+        raise ValueError(problem)
+    return float(stride_seconds)
 
 
 def geometry_from_stride(window_seconds: float, stride_seconds: float, fps: float) -> LoopGeometry:

@@ -59,7 +59,9 @@ def join_images(initial: Any, loop_output: Any, loop_iterations: int, expected_f
     else:
         rest = _images(loop_output, "loop_output")
         if first.shape[1:] != rest.shape[1:]:
-            raise ValueError(f"initial frames {tuple(first.shape[1:])} and loop frames {tuple(rest.shape[1:])} differ in size")
+            raise ValueError(
+                f"initial frames {tuple(first.shape[1:])} and loop frames {tuple(rest.shape[1:])} differ in size"
+            )
         joined = torch.cat([first, rest.to(device=first.device, dtype=first.dtype)], dim=0)
     if expected_frames and joined.shape[0] != expected_frames:
         raise ValueError(

@@ -38,7 +38,12 @@ class KeyframeClip:
 
 def clip_frames(clip_seconds: float, fps: float) -> int:
     """Pixel frames ``8k + 1`` of a clip spanning about ``clip_seconds`` (see module docstring)."""
-    if isinstance(clip_seconds, bool) or not isinstance(clip_seconds, (int, float)) or not math.isfinite(clip_seconds) or clip_seconds <= 0:
+    if (
+        isinstance(clip_seconds, bool)
+        or not isinstance(clip_seconds, (int, float))
+        or not math.isfinite(clip_seconds)
+        or clip_seconds <= 0
+    ):
         raise ValueError(f"clip_seconds must be a positive number of seconds, got {clip_seconds!r}")
     if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive frame rate, got {fps!r}")
@@ -67,4 +72,4 @@ def keyframe_pair(images: torch.Tensor, current_iteration: int) -> tuple[torch.T
     if isinstance(current_iteration, bool) or not isinstance(current_iteration, int) or current_iteration < 1:
         raise ValueError(f"current_iteration must be TensorLoopOpen's 1-based iteration, got {current_iteration!r}")
     index = min(current_iteration, count)
-    return images[index - 1: index], images[index: index + 1], count
+    return images[index - 1 : index], images[index : index + 1], count

@@ -147,7 +147,8 @@ def crossfade_overlap(previous: dict, current: dict, overlap_latent_frames: int,
             "the sampler window must be longer than its context."
         )
     if prev.shape[TIME_AXIS] < count:
-        raise ValueError(f"previous has {prev.shape[TIME_AXIS]} latent frames, fewer than crossfade_latent_frames={count}")
+        raise ValueError(f"previous has {prev.shape[TIME_AXIS]} latent frames, fewer than "
+                         f"crossfade_latent_frames={count}")
     if prev.shape[:2] != cur.shape[:2] or prev.shape[3:] != cur.shape[3:]:
         raise ValueError(
             f"previous {tuple(prev.shape)} and current {tuple(cur.shape)} differ outside the time axis; "

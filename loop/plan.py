@@ -101,9 +101,12 @@ class RenderPlan:
             f"Window {geo.window_frames} frames = {geo.window_seconds:.2f} s ({geo.window_latents} latents); "
             f"overlap target {geo.requested_overlap_seconds:g} s -> {geo.overlap_latents} latents = "
             f"{geo.overlap_seconds:.2f} s effective",
-            f"Stride {geo.stride_frames} frames = {geo.stride_seconds:.2f} s per iteration (audio and video advance together)",
-            f"Initial render + {loop.loop_iterations} loop iteration(s); wire total_iterations = {loop.loop_iterations}",
-            f"Rendered {loop.total_frames} frames = {loop.rendered_seconds:.2f} s for {loop.audio_seconds:.2f} s of audio "
+            f"Stride {geo.stride_frames} frames = {geo.stride_seconds:.2f} s per iteration "
+            "(audio and video advance together)",
+            f"Initial render + {loop.loop_iterations} loop iteration(s); "
+            f"wire total_iterations = {loop.loop_iterations}",
+            f"Rendered {loop.total_frames} frames = {loop.rendered_seconds:.2f} s "
+            f"for {loop.audio_seconds:.2f} s of audio "
             f"(+{over:.2f} s, under one latent frame = {8 / geo.fps:.2f} s)",
             "",
             f"{'pass':>7}  {'audio range':>19}  {'frames':>6}  {'new':>5}  prompt",
@@ -121,7 +124,9 @@ class RenderPlan:
             final = " (final, sized to the audio)" if window.is_final and window.iteration > 0 else ""
             lines.append(f"{label:>7}  {span:>19}  {window.window_frames:>6}  {window.new_frames:>5}  {prompt}{final}")
         for entry in self.unused_entries:
-            lines.append(f"note: schedule line {entry.line} ({format_timestamp(entry.start)}) runs in no pass after snapping")
+            lines.append(
+                f"note: schedule line {entry.line} ({format_timestamp(entry.start)}) runs in no pass after snapping"
+            )
         return "\n".join(lines)
 
 

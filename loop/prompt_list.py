@@ -39,7 +39,8 @@ class ConditioningSchedule:
     encoded_prompts: list[str]
 
     def report(self) -> str:
-        lines = [f"{len(self.encoded_prompts)} distinct prompt(s) encoded once, {len(self.conditioning_list)} iteration entries"]
+        lines = [f"{len(self.encoded_prompts)} distinct prompt(s) encoded once, {len(self.conditioning_list)} "
+                 "iteration entries"]
         for sel in self.selections:
             label = "initial" if sel.iteration == 0 else f"iter {sel.iteration:2d}"
             text = sel.current.value if len(sel.current.value) <= 60 else sel.current.value[:57] + "..."

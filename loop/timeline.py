@@ -165,7 +165,8 @@ def _title_parts(plan: RenderPlan) -> list[str]:
         f"Audio {format_timestamp(loop.audio_seconds)} ({loop.audio_seconds:.2f} s) at {geo.fps:g} fps",
         f"window {geo.window_seconds:.2f} s ({geo.window_frames} f)",
         f"stride {geo.stride_seconds:.2f} s ({geo.stride_frames} f)",
-        f"overlap {geo.overlap_seconds:.2f} s effective ({geo.overlap_frames} f, target {geo.requested_overlap_seconds:g} s)",
+        f"overlap {geo.overlap_seconds:.2f} s effective ({geo.overlap_frames} f, target "
+        f"{geo.requested_overlap_seconds:g} s)",
         f"{passes} pass{'es' if passes != 1 else ''} ({iterations})",
         f"rendered {loop.rendered_seconds:.2f} s vs audio {loop.audio_seconds:.2f} s (+{over:.2f} s)",
     ]
@@ -527,20 +528,27 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
             continue
 
         # Inside the bar: frames (and the schedule line it runs).
-        inner = f"{window.window_frames} f" if sel is None else f"{window.window_frames} f  \u00b7  line {sel.current.line}"
+        inner = f"{window.window_frames} f"
+        if sel is not None:
+            inner += f"  \u00b7  line {sel.current.line}"
         inner_left = x_new + 6
         inner = _first_fitting(font, [inner, f"{window.window_frames} f"], x1 - 4 - inner_left)
         inner_right = inner_left
         if inner:
-            _, inner_right = _draw_text(draw, inner_left, centre - (2 if sel is not None else 0), inner, font,
-                                        CONTEXT_COLOUR)
+            _, inner_right = _draw_text(
+                draw, inner_left, centre - (2 if sel is not None else 0), inner, font, CONTEXT_COLOUR
+            )
 
         # Beside the bar: its time range (the final pass says it is sized to the audio), blend factor.
         span = f"{format_timestamp(window.start_seconds)} - {format_timestamp(window.end_seconds)}"
         if window.is_final:
             first = "final pass" if i > 0 else "only pass"
-            candidates = [f"{first}, sized to the audio:  {span}  ({window.new_frames} new frames)",
-                          f"{first}, sized to the audio:  {span}", f"{first}, sized to the audio", "final"]
+            candidates = [
+                f"{first}, sized to the audio:  {span}  ({window.new_frames} new frames)",
+                f"{first}, sized to the audio:  {span}",
+                f"{first}, sized to the audio",
+                "final",
+            ]
         else:
             candidates = [span]
         blend = f"{sel.blend:.3f} of line {sel.other.line}" if sel is not None and sel.blend > 0 else None
@@ -552,8 +560,9 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
             else:  # no room right of the bar (a single pass fills the axis): write inside it
                 text = _first_fitting(font, candidates, x1 - inner_right - 30)
                 if text:
-                    _draw_text(draw, inner_right + 24, centre - (2 if sel is not None else 0), text, font,
-                               CONTEXT_COLOUR)
+                    _draw_text(
+                        draw, inner_right + 24, centre - (2 if sel is not None else 0), text, font, CONTEXT_COLOUR
+                    )
             if blend is not None and end + 40 < layout.plot_right:
                 _draw_blend(draw, end + 18, centre, blend, layout.plot_right, font, lane_bg)
             continue
@@ -569,12 +578,16 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
     if layout.caption_y is not None:
         final = windows[-1]
         span = f"{format_timestamp(final.start_seconds)} - {format_timestamp(final.end_seconds)}"
-        text = _first_fitting(font, [
-            f"final pass {final.iteration}, sized to the audio: {span}, {final.window_frames} f "
-            f"({final.new_frames} new)",
-            f"final pass {final.iteration}, sized to the audio: {span}",
-            f"final pass {final.iteration}, sized to the audio",
-        ], layout.plot_right - layout.plot_left)
+        text = _first_fitting(
+            font,
+            [
+                f"final pass {final.iteration}, sized to the audio: {span}, {final.window_frames} f "
+                f"({final.new_frames} new)",
+                f"final pass {final.iteration}, sized to the audio: {span}",
+                f"final pass {final.iteration}, sized to the audio",
+            ],
+            layout.plot_right - layout.plot_left,
+        )
         if text:
             right = min(layout.plot_right, round(layout.x(final.end_seconds)))
             _draw_text(draw, right, layout.caption_y, text, font, MUTED_TEXT, align="right")
@@ -662,8 +675,15 @@ def render_timeline(
     if plan.selections:  # over the grid lines: its sections start on them anyway
         _draw_schedule(draw, layout, plan, sections, font)
     if waveform is None:  # after the grid lines, so they do not cross it
-        _draw_text(draw, layout.plot_left + 8, layout.wave_top + 12, "no waveform given", font, MUTED_TEXT,
-                   background=BAND_BACKGROUND)
+        _draw_text(
+            draw,
+            layout.plot_left + 8,
+            layout.wave_top + 12,
+            "no waveform given",
+            font,
+            MUTED_TEXT,
+            background=BAND_BACKGROUND,
+        )
     audio_end_x = round(layout.x(plan.loop.audio_seconds))
     draw.line([(audio_end_x, layout.wave_top), (audio_end_x, layout.lanes_bottom)], fill=AUDIO_END_LINE)
     for number, cut in enumerate(cuts, 1):

@@ -35,7 +35,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def write_outputs(meta: ExtractedMetadata, out_dir: Path, force: bool) -> list[Path]:
     """Write ``<stem>.workflow.json`` and ``<stem>.prompt.json`` (those present) into ``out_dir``."""
     stem = Path(meta.path).stem
-    targets = [(out_dir / f"{stem}.{key}.json", value) for key, value in (("workflow", meta.workflow), ("prompt", meta.prompt)) if value is not None]
+    targets = [
+        (out_dir / f"{stem}.{key}.json", value)
+        for key, value in (("workflow", meta.workflow), ("prompt", meta.prompt))
+        if value is not None
+    ]
     existing = {target for target, _ in targets if target.exists()}
     if not force:
         for target, _ in targets:

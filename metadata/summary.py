@@ -148,7 +148,8 @@ def summarize(meta: ExtractedMetadata, our_node_ids: Iterable[str]) -> dict[str,
                     if source is None:
                         continue  # computed by the graph (an iteration seed, a wired stride): not a setting
                     value, via = source
-                entry = {"node": node_id, "class_type": node["class_type"], "title": title, "input": name, "value": value}
+                entry = {"node": node_id, "class_type": node["class_type"], "title": title, "input": name,
+                         "value": value}
                 if via is not None:
                     entry["via"] = via
                 if isinstance(value, str) and value.lower().endswith(MODEL_FILE_SUFFIXES):
@@ -181,7 +182,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     if wf:
         lines.append(
             f"Workflow (UI): {wf['node_count']} nodes, {wf['link_count']} links"
-            + (f", {wf['subgraph_count']} subgraphs with {wf['subgraph_node_count']} nodes" if wf["subgraph_count"] else "")
+            + (
+                f", {wf['subgraph_count']} subgraphs with {wf['subgraph_node_count']} nodes"
+                if wf["subgraph_count"]
+                else ""
+            )
         )
         lines.append("  node types: " + ", ".join(f"{t} x{n}" if n > 1 else t for t, n in wf["node_types"].items()))
     else:
@@ -190,7 +195,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     if pr:
         lines.append(f"Prompt (API): {pr['node_count']} nodes")
         if not wf:
-            lines.append("  class types: " + ", ".join(f"{t} x{n}" if n > 1 else t for t, n in pr["class_types"].items()))
+            lines.append(
+                "  class types: " + ", ".join(f"{t} x{n}" if n > 1 else t for t, n in pr["class_types"].items())
+            )
     else:
         lines.append("Prompt (API): not stored")
     lines.append("ltx-audioloop nodes: " + (", ".join(summary["our_nodes"]) or "none"))
@@ -202,7 +209,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("Settings:")
         for entry in summary["settings"]:
             via = f" (from {entry['via']})" if entry.get("via") else ""
-            lines.append(f"  #{entry['node']} {entry['class_type']}.{entry['input']}{via} = {_format_value(entry['value'])}")
+            lines.append(
+                f"  #{entry['node']} {entry['class_type']}.{entry['input']}{via} = {_format_value(entry['value'])}"
+            )
     for problem in summary["problems"]:
         lines.append(f"Note: {problem}")
     return "\n".join(lines)

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             cuts = [int(item) for item in args.cuts.split(",") if item.strip()]
         except ValueError:
-            raise ValueError(f"--cuts {args.cuts!r} must be whole frame numbers separated by commas, e.g. 448,1344") from None
+            raise ValueError(f"--cuts {args.cuts!r} must be whole frame numbers separated by commas, "
+                             "e.g. 448,1344") from None
         settings["cuts"] = cuts
     report = compute_metrics(args.video, args.audio, stride_s=args.stride, first_s=args.first,
                              window_s=args.window, overlap_s=args.overlap, cuts=cuts)
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         if "run_id" in report:
             atomic_write(args.json_out, json.dumps(report, indent=2, allow_nan=False))
         s = report["summary"]
-        print(f"{args.video}: {s['iterations']} window(s), max seam {s['seam_max']}, max drift {s['drift_max']:.2f} dE, "
+        print(f"{args.video}: {s['iterations']} window(s), max seam {s['seam_max']}, "
+              f"max drift {s['drift_max']:.2f} dE, "
               f"offset {s['offset_s']} s; JSON {args.json_out}, plot {png}")
     else:
         print(json.dumps(report, indent=2, allow_nan=False))

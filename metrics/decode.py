@@ -13,8 +13,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .color import delta_e76, srgb_to_lab
 from ..audio.media_errors import describe_media_error
+from ..loop.geometry import DEFAULT_FPS
+from .color import delta_e76, srgb_to_lab
 
 
 @dataclass
@@ -50,7 +51,7 @@ def video_stats(path: str | Path, max_width: int = 96) -> VideoStats:
         if not container.streams.video:
             raise ValueError(f"{path}: has no video stream")
         stream = container.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        rate = stream.average_rate or stream.guessed_rate or Fraction(DEFAULT_FPS)
         width, height = stream.codec_context.width, stream.codec_context.height
         scale = min(1.0, max_width / max(width, 1))
         sw, sh = max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)

@@ -74,10 +74,20 @@ def render_metrics_plot(report: dict) -> Image.Image:
     lines = [
         f"{report['video']}: {frames} frames at {fps:g} fps = {d['video_s']:.3f} s"
         + (f"; audio track {d['video_audio_s']:.3f} s" if "video_audio_s" in d else "")
-        + (f"; source {d['source_s']:.3f} s (video - source {d['video_minus_source_s']:+.3f} s)" if "source_s" in d else ""),
-        f"max seam score {s['seam_max']:.2f}" if s["seam_max"] is not None else "no iteration boundary inside the video",
-        (f"audio offset {round(offset['offset_s'] * 1000) + 0:+d} ms (positive = render's audio late), "
-         f"confidence {offset['confidence']:.2f}") if offset.get("offset_s") is not None else "audio offset: not measured",
+        + (
+            f"; source {d['source_s']:.3f} s (video - source {d['video_minus_source_s']:+.3f} s)"
+            if "source_s" in d
+            else ""
+        ),
+        f"max seam score {s['seam_max']:.2f}"
+        if s["seam_max"] is not None
+        else "no iteration boundary inside the video",
+        (
+            f"audio offset {round(offset['offset_s'] * 1000) + 0:+d} ms (positive = render's audio late), "
+            f"confidence {offset['confidence']:.2f}"
+        )
+        if offset.get("offset_s") is not None
+        else "audio offset: not measured",
     ]
     for i, line in enumerate(lines):
         draw.text((left, 545 + 16 * i), line, fill=AXIS, font=font)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..loop.geometry import loop_geometry
+from ..loop.geometry import DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS, loop_geometry
 from .color import delta_e76
 from .decode import has_audio, read_audio, video_stats
 from .offset import estimate_offset
@@ -31,7 +31,8 @@ SEAM_FLOOR_DE = 0.5
 
 
 def boundary_frames(frames: int, fps: float, *, stride_s: float | None = None, first_s: float | None = None,
-                    window_s: float = 19.88, overlap_s: float = 2.0) -> tuple[list[int], int, int]:
+                    window_s: float = DEFAULT_WINDOW_SECONDS,
+                    overlap_s: float = DEFAULT_OVERLAP_SECONDS) -> tuple[list[int], int, int]:
     """``(boundaries, first, stride)`` in pixel frames; see module rule."""
     if stride_s is not None:
         if not stride_s > 0:
@@ -89,7 +90,8 @@ def _check_finite(samples: np.ndarray, what: str) -> None:
 
 
 def compute_metrics(video: str | Path, audio: str | Path | None = None, *, stride_s: float | None = None,
-                    first_s: float | None = None, window_s: float = 19.88, overlap_s: float = 2.0,
+                    first_s: float | None = None, window_s: float = DEFAULT_WINDOW_SECONDS,
+                    overlap_s: float = DEFAULT_OVERLAP_SECONDS,
                     neighbours: int = 8, max_width: int = 96, max_lag_s: float = 2.0,
                     cuts: list[int] | None = None) -> dict:
     """Decode ``video`` (and ``audio``, the source track) and compute every metric of the module doc.
@@ -134,9 +136,15 @@ def compute_metrics(video: str | Path, audio: str | Path | None = None, *, strid
         "cut_seam_max": max((s["score"] for s in cut_seams), default=None),
     }
     return {
-        "video": str(video), "audio": str(audio) if audio else None,
+        "video": str(video),
+        "audio": str(audio) if audio else None,
         "geometry": {"first_frame": first, "stride_frames": stride, "boundaries": boundaries},
-        "summary": summary, "seams": seams, "cut_seams": cut_seams, "drift": drift, "offset": offset, "durations": durations,
+        "summary": summary,
+        "seams": seams,
+        "cut_seams": cut_seams,
+        "drift": drift,
+        "offset": offset,
+        "durations": durations,
         "frame_diffs": [round(float(d), 4) for d in stats.diffs],
         "size": [stats.width, stats.height],
     }

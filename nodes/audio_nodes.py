@@ -101,8 +101,10 @@ class AudioAnalyzeForLTX:
         return {
             "required": {
                 "audio": ("AUDIO", {"tooltip": "The whole track."}),
-                "window_seconds": _float(19.88, 0.01, 3600.0, 0.01, "Loop window in seconds (as on AudioLoopController)."),
-                "overlap_seconds": _float(2.0, 0.0, 3600.0, 0.01, "Loop overlap in seconds (as on AudioLoopController)."),
+                "window_seconds": _float(19.88, 0.01, 3600.0, 0.01, "Loop window in seconds (as on "
+                                                                    "AudioLoopController)."),
+                "overlap_seconds": _float(2.0, 0.0, 3600.0, 0.01,
+                                          "Loop overlap in seconds (as on AudioLoopController)."),
                 "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
                 "subject": ("STRING", {"default": "", "multiline": False,
                                        "tooltip": "Who is on screen; written identically into every entry. "
@@ -119,11 +121,9 @@ class AudioAnalyzeForLTX:
     def execute(self, audio, window_seconds, overlap_seconds, fps, subject, content, style=""):
         from ..audio.analysis import analyse_track, format_report
         from ..audio.analysis_timeline import render_analysis
-        from ..audio.schedule_writer import format_schedule, schedule_from_analysis
+        from ..audio.schedule_writer import check_style, check_subject, format_schedule, schedule_from_analysis
         from ..loop.geometry import loop_geometry
         from ..loop.timeline import image_to_tensor
-
-        from ..audio.schedule_writer import check_style, check_subject
 
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
         check_subject(subject or None, "music")  # bad text fails before the analysis runs
@@ -180,7 +180,8 @@ class AudioVocalPitch:
                     f"{prefix}voice {100 * voice.fraction:.0f}% of the time, pitch {voice.pitch_low_hz:.0f}-"
                     f"{voice.pitch_high_hz:.0f} Hz ({note_name(voice.pitch_low_hz)}-{note_name(voice.pitch_high_hz)}, "
                     f"median {note_name(voice.pitch_median_hz)})"
-                    + (f", voice-to-noise {voice.voice_to_noise_db:.0f} dB" if math.isfinite(voice.voice_to_noise_db) else "")
+                    + (f", voice-to-noise {voice.voice_to_noise_db:.0f} dB"
+                       if math.isfinite(voice.voice_to_noise_db) else "")
                 )
             else:
                 lines.append(f"{prefix}no vocal activity found")

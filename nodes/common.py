@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_STRIDE_SECONDS
+
 CATEGORY_LOOP = "LTX Audio Loop/loop"
 CATEGORY_SCHEDULE = "LTX Audio Loop/schedule"
 CATEGORY_LATENT = "LTX Audio Loop/latent"
@@ -31,13 +33,18 @@ def stride_input() -> tuple:
     return (
         "FLOAT",
         {
-            "default": 17.92,
+            "default": DEFAULT_STRIDE_SECONDS,
             "min": 0.01,
             "max": 3600.0,
             "step": 0.01,
             "tooltip": "Effective stride in seconds: wire AudioLoopController's stride_seconds.",
         },
     )
+
+
+def fps_input(tooltip: str = "Video frame rate.") -> tuple:
+    """Integer frame-rate input (1..240 fps), default :data:`~..loop.geometry.DEFAULT_FPS`."""
+    return ("INT", {"default": DEFAULT_FPS, "min": 1, "max": 240, "tooltip": tooltip})
 
 
 def blend_input() -> tuple:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..loop.window_latent import freeze_audio, window_from_context
+from ..loop.geometry import DEFAULT_OVERLAP_LATENTS, DEFAULT_WINDOW_LATENTS
 from ..loop.latents import crossfade_overlap, extract_context, join_loop_output, strip_noise_mask, trim_overlap
+from ..loop.window_latent import freeze_audio, window_from_context
 from .common import CATEGORY_LATENT
 
 
@@ -28,7 +29,9 @@ class LatentContextExtract:
         return {
             "required": {
                 "latent": ("LATENT", {"tooltip": "Previous pass's video latent (TensorLoopOpen.previous_value)."}),
-                "overlap_latent_frames": _count_input(7, 1, "Tail latent frames to keep: AudioLoopController.overlap_latent_frames."),
+                "overlap_latent_frames": _count_input(
+                    DEFAULT_OVERLAP_LATENTS, 1, "Tail latent frames to keep: AudioLoopController.overlap_latent_frames."
+                ),
             }
         }
 
@@ -39,21 +42,25 @@ class LatentContextExtract:
 class LatentOverlapTrim:
     """Drops the context frames from a sampler output, keeping only new content (view, mask stripped)."""
 
-    DESCRIPTION = "Removes the first N latent frames (the context) from the sampler output; run it after LTXVCropGuides."
+    DESCRIPTION = (
+        "Removes the first N latent frames (the context) from the sampler output; run it after LTXVCropGuides."
+    )
     CATEGORY = CATEGORY_LATENT
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("trimmed",)
-    OUTPUT_TOOLTIPS = (
-        "The sampler output without its context frames: this pass's new latent frames.",
-    )
+    OUTPUT_TOOLTIPS = ("The sampler output without its context frames: this pass's new latent frames.",)
 
     @classmethod
     def INPUT_TYPES(cls):
         return {
             "required": {
                 "latent": ("LATENT", {"tooltip": "Sampler output video latent, after LTXVCropGuides."}),
-                "overlap_latent_frames": _count_input(7, 0, "Leading latent frames to drop: AudioLoopController.overlap_latent_frames."),
+                "overlap_latent_frames": _count_input(
+                    DEFAULT_OVERLAP_LATENTS,
+                    0,
+                    "Leading latent frames to drop: AudioLoopController.overlap_latent_frames.",
+                ),
             }
         }
 
@@ -75,17 +82,25 @@ class LatentOverlapCrossfade:
     RETURN_NAMES = ("latent", "end_trim_latent_frames")
     OUTPUT_TOOLTIPS = (
         "M blended latents (previous pass's tail crossfaded into this pass's context), then the new latents.",
-        "Latent frames for TensorLoopClose overlap 'end' (and for cutting the initial render) so the length matches a plain trim.",
+        "Latent frames for TensorLoopClose overlap 'end' (and for cutting the initial render) so the length "
+        "matches a plain trim.",
     )
 
     @classmethod
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "previous": ("LATENT", {"tooltip": "Previous pass's full video latent (TensorLoopOpen.previous_value)."}),
+                "previous": (
+                    "LATENT",
+                    {"tooltip": "Previous pass's full video latent (TensorLoopOpen.previous_value)."},
+                ),
                 "current": ("LATENT", {"tooltip": "This pass's sampler output, after LTXVCropGuides."}),
-                "overlap_latent_frames": _count_input(7, 1, "Context latent frames: AudioLoopController.overlap_latent_frames."),
-                "crossfade_latent_frames": _count_input(3, 0, "Latents to crossfade (at most overlap - 1); 0 = plain trim."),
+                "overlap_latent_frames": _count_input(
+                    DEFAULT_OVERLAP_LATENTS, 1, "Context latent frames: AudioLoopController.overlap_latent_frames."
+                ),
+                "crossfade_latent_frames": _count_input(
+                    3, 0, "Latents to crossfade (at most overlap - 1); 0 = plain trim."
+                ),
             }
         }
 
@@ -102,9 +117,7 @@ class StripLatentNoiseMask:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("latent",)
-    OUTPUT_TOOLTIPS = (
-        'The latent without noise_mask (samples shared, not copied).',
-    )
+    OUTPUT_TOOLTIPS = ("The latent without noise_mask (samples shared, not copied).",)
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -136,7 +149,9 @@ class AudioLoopJoinLatents:
             "required": {
                 "initial": ("LATENT", {"tooltip": "Video latent of the initial render (iteration 0)."}),
                 "loop_output": ("LATENT", {"tooltip": "TensorLoopClose output (the accumulated, trimmed iterations)."}),
-                "total_iterations": _count_input(0, 0, "AudioLoopPlanner.total_iterations (what the loop was told to run)."),
+                "total_iterations": _count_input(
+                    0, 0, "AudioLoopPlanner.total_iterations (what the loop was told to run)."
+                ),
             },
             "optional": {
                 "expected_frames": _count_input(0, 0, "AudioLoopPlanner.rendered_frames; 0 skips the length check."),
@@ -159,7 +174,7 @@ class AudioLoopWindowLatent:
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("window",)
     OUTPUT_TOOLTIPS = (
-        'Window latent to sample: the context frames (kept, mask 0), then empty frames to generate (mask 1).',
+        "Window latent to sample: the context frames (kept, mask 0), then empty frames to generate (mask 1).",
     )
 
     @classmethod
@@ -167,7 +182,9 @@ class AudioLoopWindowLatent:
         return {
             "required": {
                 "context": ("LATENT", {"tooltip": "LatentContextExtract's context (tail of the previous pass)."}),
-                "window_latent_frames": _count_input(63, 2, "Latent frames of the window: AudioLoopController.window_latent_frames."),
+                "window_latent_frames": _count_input(
+                    DEFAULT_WINDOW_LATENTS, 2, "Latent frames of the window: AudioLoopController.window_latent_frames."
+                ),
             }
         }
 
@@ -184,7 +201,7 @@ class FreezeAudioLatent:
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("audio_latent",)
     OUTPUT_TOOLTIPS = (
-        'The audio latent with a zero noise mask: the sampler keeps the audio and generates only video.',
+        "The audio latent with a zero noise mask: the sampler keeps the audio and generates only video.",
     )
 
     @classmethod

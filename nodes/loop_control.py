@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from ..audio.waveform import audio_duration, check_audio
-from ..loop.geometry import geometry_from_stride, latents_to_frames, loop_geometry, plan_loop
+from ..loop.geometry import (
+    DEFAULT_FPS,
+    DEFAULT_GEOMETRY,
+    DEFAULT_OVERLAP_SECONDS,
+    DEFAULT_WINDOW_SECONDS,
+    geometry_from_stride,
+    latents_to_frames,
+    loop_geometry,
+    plan_loop,
+)
 from ..loop.plan import build_render_plan
-from .common import CATEGORY_LOOP, MAX_SEED, blend_input, current_iteration_input, schedule_validation, snap_input
+from .common import (
+    CATEGORY_LOOP,
+    MAX_SEED,
+    blend_input,
+    current_iteration_input,
+    fps_input,
+    schedule_validation,
+    snap_input,
+)
 
 
 def _window_inputs() -> dict:
     return {
         "window_seconds": (
             "FLOAT",
-            {"default": 19.88, "min": 0.01, "max": 3600.0, "step": 0.01,
-             "tooltip": "Length of one generation window in seconds (19.88 s = 497 frames at 25 fps). "
+            {"default": DEFAULT_WINDOW_SECONDS, "min": 0.01, "max": 3600.0, "step": 0.01,
+             "tooltip": f"Length of one generation window in seconds ({DEFAULT_WINDOW_SECONDS:g} s = "
+             f"{DEFAULT_GEOMETRY.window_frames} frames at {DEFAULT_FPS} fps). "
              "Rounded to the nearest 8k+1 frames."},
         ),
         "overlap_seconds": (
             "FLOAT",
-            {"default": 2.0, "min": 0.0, "max": 3600.0, "step": 0.01,
+            {"default": DEFAULT_OVERLAP_SECONDS, "min": 0.0, "max": 3600.0, "step": 0.01,
              "tooltip": "Target overlap in seconds; rounded to whole latent frames (8 frames each). "
              "The effective overlap and stride are on the outputs. 2-3 s is typical."},
         ),
@@ -69,7 +87,7 @@ class AudioLoopController:
                 "seed": ("INT", {"default": 0, "min": 0, "max": MAX_SEED,
                                  "tooltip": "Base seed; each pass uses seed + current_iteration. Keep its "
                                  "control_after_generate on 'fixed': 'randomize' makes every queue a new render."}),
-                "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
+                "fps": fps_input(),
             }
         }
 
@@ -126,17 +144,38 @@ class AudioLoopPlanner:
             },
             "optional": {
                 "overlap_seconds": _window_inputs()["overlap_seconds"],
-                "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
-                "max_iterations": ("INT", {"default": 0, "min": 0, "max": 100000,
-                                           "tooltip": "0 = as many as the audio needs; N > 0 caps the count (quick tests)."}),
-                "schedule": ("STRING", {"default": "", "multiline": True,
-                                        "tooltip": "Optional prompt schedule: shows which prompt each pass runs."}),
+                "fps": fps_input(),
+                "max_iterations": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 100000,
+                        "tooltip": "0 = as many as the audio needs; N > 0 caps the count (quick tests).",
+                    },
+                ),
+                "schedule": (
+                    "STRING",
+                    {
+                        "default": "",
+                        "multiline": True,
+                        "tooltip": "Optional prompt schedule: shows which prompt each pass runs.",
+                    },
+                ),
                 "blend_seconds": blend_input(),
                 "snap_boundaries": snap_input(),
-                "stride_seconds": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 3600.0, "step": 0.01,
-                                             "tooltip": "0 = derive the stride from overlap_seconds (the usual). "
-                                             "> 0: AudioLoopHelper's planner input, the effective stride in seconds; "
-                                             "it must be a whole number of latent frames and overrides overlap_seconds."}),
+                "stride_seconds": (
+                    "FLOAT",
+                    {
+                        "default": 0.0,
+                        "min": 0.0,
+                        "max": 3600.0,
+                        "step": 0.01,
+                        "tooltip": "0 = derive the stride from overlap_seconds (the usual). "
+                        "> 0: AudioLoopHelper's planner input, the effective stride in seconds; "
+                        "it must be a whole number of latent frames and overrides overlap_seconds.",
+                    },
+                ),
             },
         }
 
@@ -144,8 +183,18 @@ class AudioLoopPlanner:
     def VALIDATE_INPUTS(cls, schedule=None):
         return True if not schedule or not str(schedule).strip() else schedule_validation(schedule)
 
-    def execute(self, audio, window_seconds, overlap_seconds=2.0, fps=25, max_iterations=0, schedule="",
-                blend_seconds=0.0, snap_boundaries=True, stride_seconds=0.0):
+    def execute(
+        self,
+        audio,
+        window_seconds,
+        overlap_seconds=DEFAULT_OVERLAP_SECONDS,
+        fps=DEFAULT_FPS,
+        max_iterations=0,
+        schedule="",
+        blend_seconds=0.0,
+        snap_boundaries=True,
+        stride_seconds=0.0,
+    ):
         from ..loop.timeline import image_to_tensor, render_timeline
 
         waveform, rate = check_audio(audio)
@@ -162,8 +211,16 @@ class AudioLoopPlanner:
         rendered_frames = sum(plan.loop.window(i).new_frames for i in range(total + 1))
         image = image_to_tensor(render_timeline(plan, waveform, rate))
         first = plan.loop.window(0)
-        return (summary, total, geometry.stride_seconds, plan.loop.audio_seconds, image,
-                first.window_frames, first.window_seconds, rendered_frames)
+        return (
+            summary,
+            total,
+            geometry.stride_seconds,
+            plan.loop.audio_seconds,
+            image,
+            first.window_frames,
+            first.window_seconds,
+            rendered_frames,
+        )
 
 
 class AudioDuration:
@@ -175,9 +232,9 @@ class AudioDuration:
     RETURN_TYPES = ("FLOAT", "INT", "INT")
     RETURN_NAMES = ("duration_seconds", "sample_rate", "total_samples")
     OUTPUT_TOOLTIPS = (
-        'Audio length in seconds (samples / sample rate).',
-        'Samples per second of the audio.',
-        'Samples per channel.',
+        "Audio length in seconds (samples / sample rate).",
+        "Samples per second of the audio.",
+        "Samples per channel.",
     )
 
     @classmethod

@@ -34,8 +34,13 @@ class IterationCleanup:
         return {
             "required": {
                 "latent": ("LATENT", {"tooltip": "Passed through unchanged."}),
-                "mode": (list(CLEANUP_MODES), {"default": "always",
-                                               "tooltip": "always: gc + empty_cache; gpu_only: empty_cache; never: nothing."}),
+                "mode": (
+                    list(CLEANUP_MODES),
+                    {
+                        "default": "always",
+                        "tooltip": "always: gc + empty_cache; gpu_only: empty_cache; never: nothing.",
+                    },
+                ),
             }
         }
 
@@ -54,9 +59,7 @@ class PurgeVRAM:
     FUNCTION = "execute"
     RETURN_TYPES = ("LATENT",)
     RETURN_NAMES = ("latent",)
-    OUTPUT_TOOLTIPS = (
-        'The input latent, unchanged.',
-    )
+    OUTPUT_TOOLTIPS = ("The input latent, unchanged.",)
 
     @classmethod
     def INPUT_TYPES(cls):

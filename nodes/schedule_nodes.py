@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 
 from ..loop.conditioning import select_by_iteration
+from ..loop.geometry import COMMON_FRAME_RATES, DEFAULT_FPS, stride_grid_problem
 from ..loop.images import blend_images, check_images, frame_at
 from ..loop.prompt_list import build_conditioning_schedule, entries_needed
 from ..loop.schedule import ScheduleError, parse_index, parse_schedule, select_iteration
@@ -15,12 +17,46 @@ from .common import (
     CATEGORY_SCHEDULE,
     blend_input,
     current_iteration_input,
+    fps_input,
     schedule_validation,
     snap_input,
     stride_input,
 )
 
 log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=32)
+def _warn_once(message: str) -> None:
+    """Log ``message`` once: inside a loop the schedule nodes run every iteration with the same stride.
+
+    A bounded cache (32 distinct messages) of what was already said; nothing else is kept.
+    """
+    log.warning(message)
+
+
+def check_stride(node: str, stride_seconds, fps: float | None) -> None:
+    """A hand-typed stride must be a whole number of latent frames (``stride * fps`` a multiple of 8).
+
+    At a known ``fps`` an off-grid stride is a ``ValueError`` naming the input, the value and the
+    nearest valid stride. A node without an fps input cannot know the video's rate: it logs a
+    warning (with the nearest stride at the default fps) only when the stride fits none of the
+    common frame rates. Non-positive strides are left to the node's own checks.
+    """
+    if fps:
+        problem = stride_grid_problem(stride_seconds, fps)
+        if problem is not None:
+            raise ValueError(f"{node}: {problem}")
+        return
+    try:
+        if any(stride_grid_problem(stride_seconds, rate) is None for rate in COMMON_FRAME_RATES):
+            return
+        problem = stride_grid_problem(stride_seconds, DEFAULT_FPS)
+    except ValueError:
+        return
+    rates = ", ".join(str(rate) for rate in COMMON_FRAME_RATES)
+    _warn_once(f"{node}: {problem} It fits none of {rates} fps either; this node has no fps input, so "
+               "ignore this only if the loop runs at another frame rate.")
 
 _PROMPT_SCHEDULE_TOOLTIP = (
     "One entry per line: 'START-END: prompt', 'START+: prompt' or 'START: prompt'. Times: M:SS, M:SS.ss, "
@@ -67,6 +103,7 @@ class TimestampPromptSchedule:
 
     def execute(self, current_iteration, stride_seconds, schedule, blend_seconds, snap_boundaries=True):
         entries = parse_schedule(schedule)
+        check_stride("TimestampPromptSchedule", stride_seconds, None)
         sel = select_iteration(entries, stride_seconds, current_iteration, blend_seconds, snap_boundaries)
         return (sel.current.value, sel.other.value, sel.blend, sel.time)
 
@@ -102,7 +139,7 @@ class TimestampPromptScheduleBatchEncode:
                 "audio_duration": ("FLOAT", {"default": 180.0, "min": 0.01, "max": 360000.0, "step": 0.1,
                                              "tooltip": "Track length in seconds (AudioLoopPlanner.audio_duration)."}),
                 "snap_boundaries": snap_input(),
-                "frame_rate": ("FLOAT", {"default": 25.0, "min": 0.0, "max": 1000.0, "step": 0.01,
+                "frame_rate": ("FLOAT", {"default": float(DEFAULT_FPS), "min": 0.0, "max": 1000.0, "step": 0.01,
                                          "tooltip": "frame_rate written into every conditioning, as LTXVConditioning "
                                          "does; 0 leaves the metadata as the encoder gave it."}),
             },
@@ -123,6 +160,7 @@ class TimestampPromptScheduleBatchEncode:
             raise ValueError(f"frame_rate must be frames per second in 0..1000 (0 = leave the encoder's metadata), "
                              f"got {frame_rate!r}; use the video's frame rate, e.g. 25")
         count = entries_needed(audio_duration, stride_seconds)
+        check_stride("TimestampPromptScheduleBatchEncode", stride_seconds, frame_rate or None)
         result = build_conditioning_schedule(
             schedule, lambda text: encode_with_clip(clip, text), stride_seconds, count,
             blend_seconds, snap_boundaries, frame_rate or None,
@@ -135,7 +173,9 @@ class TimestampPromptScheduleBatchEncode:
 class ConditioningSelectByIteration:
     """Picks this iteration's conditioning from the batch-encoded list (no text encoder)."""
 
-    DESCRIPTION = "Returns entry current_iteration of the per-iteration conditioning list (the last entry past its end)."
+    DESCRIPTION = (
+        "Returns entry current_iteration of the per-iteration conditioning list (the last entry past its end)."
+    )
     CATEGORY = CATEGORY_SCHEDULE
     FUNCTION = "execute"
     RETURN_TYPES = ("CONDITIONING",)
@@ -205,6 +245,7 @@ class KeyframeImageSchedule:
                     f"schedule line {entry.line}: image index {entry.value} but the batch has "
                     f"{images.shape[0]} image(s) (indices 0..{images.shape[0] - 1})"
                 )
+        check_stride("KeyframeImageSchedule", stride_seconds, None)
         sel = select_iteration(entries, stride_seconds, current_iteration, blend_seconds, snap_boundaries)
         return (frame_at(images, sel.current.value), frame_at(images, sel.other.value), sel.blend, sel.time,
                 sel.current.value)
@@ -213,7 +254,9 @@ class KeyframeImageSchedule:
 class VideoFrameExtract:
     """The frame of a reference video at this iteration's window start."""
 
-    DESCRIPTION = "Frame round(iteration x stride x source_fps) of a reference video batch (its last frame past its end)."
+    DESCRIPTION = (
+        "Frame round(iteration x stride x source_fps) of a reference video batch (its last frame past its end)."
+    )
     CATEGORY = CATEGORY_SCHEDULE
     FUNCTION = "execute"
     RETURN_TYPES = ("IMAGE", "INT")
@@ -230,7 +273,7 @@ class VideoFrameExtract:
                 "images": ("IMAGE", {"tooltip": "Reference video as an image batch."}),
                 "current_iteration": current_iteration_input(1),
                 "stride_seconds": stride_input(),
-                "source_fps": ("FLOAT", {"default": 25.0, "min": 0.01, "max": 1000.0, "step": 0.01,
+                "source_fps": ("FLOAT", {"default": float(DEFAULT_FPS), "min": 0.01, "max": 1000.0, "step": 0.01,
                                          "tooltip": "Frame rate of the reference video."}),
             }
         }
@@ -240,9 +283,12 @@ class VideoFrameExtract:
         if not source_fps or source_fps <= 0:
             raise ValueError(f"source_fps must be > 0, got {source_fps!r}")
         if not stride_seconds or stride_seconds <= 0:
-            raise ValueError(f"stride_seconds must be > 0 (wire AudioLoopController.stride_seconds), got {stride_seconds!r}")
+            raise ValueError("stride_seconds must be > 0 (wire AudioLoopController.stride_seconds), got "
+                             f"{stride_seconds!r}")
         if current_iteration < 0:
             raise ValueError(f"current_iteration must be >= 0, got {current_iteration}")
+        # source_fps is the reference video's rate, not the loop's: the loop's grid is checked at the default.
+        check_stride("VideoFrameExtract", stride_seconds, None)
         wanted = int(current_iteration * stride_seconds * source_fps + 0.5)
         index = min(wanted, images.shape[0] - 1)
         if index != wanted:
@@ -308,7 +354,7 @@ class KeyframeClipPlan:
                 "current_iteration": current_iteration_input(1),
                 "clip_seconds": ("FLOAT", {"default": 8.0, "min": 0.1, "max": 600.0, "step": 0.04,
                                            "tooltip": "Seconds from one keyframe to the next."}),
-                "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Frame rate of the video."}),
+                "fps": fps_input("Frame rate of the video."),
             }
         }
 

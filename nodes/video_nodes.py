@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..loop.geometry import DEFAULT_FPS
 from ..video.chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES
 from ..video.writer import CODECS, CONTAINERS, PIXEL_FORMATS, PRESETS
 from .common import CATEGORY_UTILITY
@@ -36,32 +37,89 @@ class AudioLoopSaveVideo:
             "required": {
                 "vae": ("VAE", {"tooltip": "The LTX-2 video VAE (the checkpoint's VAE output)."}),
                 "latent": ("LATENT", {"tooltip": "The whole video latent: AudioLoopJoinLatents' output."}),
-                "filename_prefix": ("STRING", {"default": "ltx-audioloop/video",
-                                               "tooltip": "File name prefix in ComfyUI's output folder; "
-                                                          "subfolders and %date:...% patterns work as in Save Video."}),
-                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 1.0,
-                                  "tooltip": "Frame rate of the video: the loop's fps."}),
-                "codec": (list(CODECS), {"default": "h264", "tooltip": "h264 plays everywhere; h265 is about "
-                                                                        "half the size at the same quality."}),
-                "crf": ("INT", {"default": 19, "min": 0, "max": 51,
-                                "tooltip": "Quality: lower is better and larger. 17-23 is typical."}),
-                "pixel_format": (list(PIXEL_FORMATS), {"default": "yuv420p",
-                                                       "tooltip": "yuv420p plays everywhere; yuv444p keeps full "
-                                                                  "colour detail; yuv420p10le for 10-bit."}),
+                "filename_prefix": (
+                    "STRING",
+                    {
+                        "default": "ltx-audioloop/video",
+                        "tooltip": "File name prefix in ComfyUI's output folder; "
+                        "subfolders and %date:...% patterns work as in Save Video.",
+                    },
+                ),
+                "fps": (
+                    "FLOAT",
+                    {
+                        "default": float(DEFAULT_FPS),
+                        "min": 1.0,
+                        "max": 240.0,
+                        "step": 1.0,
+                        "tooltip": "Frame rate of the video: the loop's fps.",
+                    },
+                ),
+                "codec": (
+                    list(CODECS),
+                    {
+                        "default": "h264",
+                        "tooltip": "h264 plays everywhere; h265 is about half the size at the same quality.",
+                    },
+                ),
+                "crf": (
+                    "INT",
+                    {
+                        "default": 19,
+                        "min": 0,
+                        "max": 51,
+                        "tooltip": "Quality: lower is better and larger. 17-23 is typical.",
+                    },
+                ),
+                "pixel_format": (
+                    list(PIXEL_FORMATS),
+                    {
+                        "default": "yuv420p",
+                        "tooltip": "yuv420p plays everywhere; yuv444p keeps full "
+                        "colour detail; yuv420p10le for 10-bit.",
+                    },
+                ),
                 "container": (list(CONTAINERS), {"default": "mp4", "tooltip": "mp4 (previews in the browser) or mkv."}),
-                "preset": (list(PRESETS), {"default": "medium",
-                                           "tooltip": "Encoder speed/size trade-off; slower presets make smaller files."}),
-                "chunk_latent_frames": ("INT", {"default": DEFAULT_CHUNK_LATENT_FRAMES, "min": 1, "max": 4096,
-                                                "tooltip": "Latent frames kept per decode chunk (8 pixel frames each; "
-                                                           "24 = 7.7 s at 25 fps). Memory grows with it, not with "
-                                                           "the track."}),
-                "context_latent_frames": ("INT", {"default": DEFAULT_CONTEXT_LATENT_FRAMES, "min": 1, "max": 256,
-                                                  "tooltip": "Extra latent frames decoded on each side of a chunk and "
-                                                             "dropped, so chunk joins match a one-shot decode "
-                                                             "(6 matched it within rounding; 4 left small steps)."}),
-                "spatial_tile_size": ("INT", {"default": 0, "min": 0, "max": 4096, "step": 32,
-                                              "tooltip": "0 decodes whole frames; a size in pixels (e.g. 512) "
-                                                         "decodes spatial tiles for large frames on small GPUs."}),
+                "preset": (
+                    list(PRESETS),
+                    {
+                        "default": "medium",
+                        "tooltip": "Encoder speed/size trade-off; slower presets make smaller files.",
+                    },
+                ),
+                "chunk_latent_frames": (
+                    "INT",
+                    {
+                        "default": DEFAULT_CHUNK_LATENT_FRAMES,
+                        "min": 1,
+                        "max": 4096,
+                        "tooltip": "Latent frames kept per decode chunk (8 pixel frames each; "
+                        "24 = 7.7 s at 25 fps). Memory grows with it, not with "
+                        "the track.",
+                    },
+                ),
+                "context_latent_frames": (
+                    "INT",
+                    {
+                        "default": DEFAULT_CONTEXT_LATENT_FRAMES,
+                        "min": 1,
+                        "max": 256,
+                        "tooltip": "Extra latent frames decoded on each side of a chunk and "
+                        "dropped, so chunk joins match a one-shot decode "
+                        "(6 matched it within rounding; 4 left small steps).",
+                    },
+                ),
+                "spatial_tile_size": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 4096,
+                        "step": 32,
+                        "tooltip": "0 decodes whole frames; a size in pixels (e.g. 512) "
+                        "decodes spatial tiles for large frames on small GPUs.",
+                    },
+                ),
             },
             "optional": {
                 "audio": ("AUDIO", {"tooltip": "The original track, muxed as AAC and cut at the video's end."}),
@@ -69,22 +127,50 @@ class AudioLoopSaveVideo:
             "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
         }
 
-    def execute(self, vae, latent, filename_prefix, fps, codec, crf, pixel_format, container, preset,
-                chunk_latent_frames, context_latent_frames, spatial_tile_size, audio=None, prompt=None,
-                extra_pnginfo=None):
+    def execute(
+        self,
+        vae,
+        latent,
+        filename_prefix,
+        fps,
+        codec,
+        crf,
+        pixel_format,
+        container,
+        preset,
+        chunk_latent_frames,
+        context_latent_frames,
+        spatial_tile_size,
+        audio=None,
+        prompt=None,
+        extra_pnginfo=None,
+    ):
         from ..video import comfy_io
         from ..video.save import check_latent, write_latent_video
 
         samples = check_latent(latent)
         decode = comfy_io.vae_chunk_decoder(vae, spatial_tile_size)
         scale = vae.spacial_compression_decode()
-        path, name, subfolder = comfy_io.output_target(filename_prefix, container, int(samples.shape[-1]) * scale,
-                                                       int(samples.shape[-2]) * scale)
-        report = write_latent_video(latent, decode, path, fps=fps, audio=audio, codec=codec, crf=crf,
-                                    pixel_format=pixel_format, container=container, preset=preset,
-                                    chunk_latent_frames=chunk_latent_frames,
-                                    context_latent_frames=context_latent_frames,
-                                    metadata=comfy_io.saved_metadata(prompt, extra_pnginfo),
-                                    on_chunk=comfy_io.progress_callback())
-        return {"ui": comfy_io.ui_result(name, subfolder),
-                "result": (comfy_io.video_output(path), path, report["frames"])}
+        path, name, subfolder = comfy_io.output_target(
+            filename_prefix, container, int(samples.shape[-1]) * scale, int(samples.shape[-2]) * scale
+        )
+        report = write_latent_video(
+            latent,
+            decode,
+            path,
+            fps=fps,
+            audio=audio,
+            codec=codec,
+            crf=crf,
+            pixel_format=pixel_format,
+            container=container,
+            preset=preset,
+            chunk_latent_frames=chunk_latent_frames,
+            context_latent_frames=context_latent_frames,
+            metadata=comfy_io.saved_metadata(prompt, extra_pnginfo),
+            on_chunk=comfy_io.progress_callback(),
+        )
+        return {
+            "ui": comfy_io.ui_result(name, subfolder),
+            "result": (comfy_io.video_output(path), path, report["frames"]),
+        }

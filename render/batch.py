@@ -22,8 +22,8 @@ from pathlib import Path
 
 from ..safeio import confined_path
 from .client import RenderJob, check_budget, check_seed, collect_outputs, render
-from .transport import ComfyError, ComfyTransport
 from .progress import ProgressState
+from .transport import ComfyError, ComfyTransport
 from .watch import follow, history_status
 
 log = logging.getLogger(__name__)

@@ -89,7 +89,9 @@ def check_media(path: str, label: str, kind: str) -> None:
                 if not container.streams.audio:
                     raise ValueError(f"{label} {path} has no audio stream; give an audio or video file with sound")
         except (av.error.FFmpegError, UnicodeDecodeError) as err:
-            raise ValueError(f"{label} {path} is not an audio file FFmpeg can read ({describe_media_error(err)})") from None
+            raise ValueError(
+                f"{label} {path} is not an audio file FFmpeg can read ({describe_media_error(err)})"
+            ) from None
         return
     from PIL import Image, UnidentifiedImageError
 
@@ -111,8 +113,13 @@ def check_locally(job: RenderJob, graph: dict) -> str | None:
     check_media(job.audio, "AUDIO", "audio")
     if job.image:
         check_media(job.image, "IMAGE", "image")
-    bind_inputs(graph, audio=UPLOAD_PLACEHOLDER, image=UPLOAD_PLACEHOLDER if job.image else None,
-                schedule=schedule_text, seed=job.seed)
+    bind_inputs(
+        graph,
+        audio=UPLOAD_PLACEHOLDER,
+        image=UPLOAD_PLACEHOLDER if job.image else None,
+        schedule=schedule_text,
+        seed=job.seed,
+    )
     return schedule_text
 
 
@@ -125,8 +132,15 @@ def output_refs(history: dict | None) -> list[dict]:
                 continue
             for item in items:
                 if isinstance(item, dict) and "filename" in item:
-                    refs.append({"node": node_id, "kind": kind, "filename": item["filename"],
-                                 "subfolder": item.get("subfolder", ""), "type": item.get("type", "output")})
+                    refs.append(
+                        {
+                            "node": node_id,
+                            "kind": kind,
+                            "filename": item["filename"],
+                            "subfolder": item.get("subfolder", ""),
+                            "type": item.get("type", "output"),
+                        }
+                    )
     return refs
 
 
@@ -168,9 +182,18 @@ class ProgressPrinter:
             self.stream.flush()
 
 
-def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=None, batch_id: str | None = None,
-           job_key: str | None = None, progress_stream: TextIO | None = None, poll_s: float = 1.0,
-           graph: dict | None = None) -> dict:
+def render(
+    transport: ComfyTransport,
+    job: RenderJob,
+    out_dir: Path,
+    *,
+    tracker=None,
+    batch_id: str | None = None,
+    job_key: str | None = None,
+    progress_stream: TextIO | None = None,
+    poll_s: float = 1.0,
+    graph: dict | None = None,
+) -> dict:
     """Run ``job`` on the server and return a result dict (run_id, status, prompt_id, outputs, timings, error).
 
     Raises ``ValueError`` for bad local inputs; a refused graph, a failed execution or an
@@ -182,8 +205,19 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
     graph = graph if graph is not None else resolve_workflow(job.workflow)
     schedule_text = check_locally(job, graph)
     settings = {**asdict(job), "server": transport.base, "out_dir": str(out_dir)}
-    run_id = tracker.start("render", settings, workflow_name=str(job.workflow), seed=job.seed, server=transport.base,
-                           batch_id=batch_id, job_key=job_key) if tracker else uuid.uuid4().hex
+    run_id = (
+        tracker.start(
+            "render",
+            settings,
+            workflow_name=str(job.workflow),
+            seed=job.seed,
+            server=transport.base,
+            batch_id=batch_id,
+            job_key=job_key,
+        )
+        if tracker
+        else uuid.uuid4().hex
+    )
     result = {"run_id": run_id, "status": "running", "prompt_id": None, "outputs": [], "timings": {}, "error": None}
     printer = ProgressPrinter(progress_stream)
     submitted_id = None  # set once POST /prompt may have queued the job: any failure then interrupts it
@@ -221,8 +255,9 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
                 tracker.update(run_id, prompt_id=prompt_id)
         result["prompt_id"] = prompt_id
         if node_errors:
-            dropped = format_validation_error("some outputs failed validation and will not be produced",
-                                              node_errors, bound)
+            dropped = format_validation_error(
+                "some outputs failed validation and will not be produced", node_errors, bound
+            )
             log.warning("%s", dropped)
         printer.say(f"prompt {prompt_id[:8]} queued; waiting for ComfyUI to start it")
         state = ProgressState(bound)
@@ -265,8 +300,9 @@ def render(transport: ComfyTransport, job: RenderJob, out_dir: Path, *, tracker=
             tracker.finish(run_id, "aborted", error=f"{type(err).__name__}: {err}")
         raise
     if tracker:
-        tracker.finish(run_id, result["status"], outputs=result["outputs"], timings=result["timings"],
-                       error=result["error"])
+        tracker.finish(
+            run_id, result["status"], outputs=result["outputs"], timings=result["timings"], error=result["error"]
+        )
     return result
 
 
@@ -279,8 +315,9 @@ def _interrupt_orphan(transport: ComfyTransport, prompt_id: str | None) -> None:
         transport.interrupt(prompt_id, quick=True)
         log.warning("prompt %s interrupted on %s so it does not run unattended", prompt_id, transport.base)
     except (ComfyError, ValueError, OSError) as err:
-        log.warning("could not interrupt prompt %s on %s (%s); stop it in ComfyUI's queue", prompt_id,
-                    transport.base, err)
+        log.warning(
+            "could not interrupt prompt %s on %s (%s); stop it in ComfyUI's queue", prompt_id, transport.base, err
+        )
 
 
 def _size(path: str) -> str:

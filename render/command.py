@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
 from ..workflows.library import PRIMARY
 
 
@@ -35,29 +36,56 @@ def add_parser(commands) -> None:
     render.add_argument("--no-track", action="store_true",
                         help="do not record the run (a batch then cannot skip the jobs it finished before)")
     render.add_argument("--retries", type=int, default=5, help="attempts per HTTP request, 1..20 (default 5)")
-    render.add_argument("--poll", type=float, default=1.0, help="history polling interval in seconds, 0.05..3600 (default 1)")
+    render.add_argument(
+        "--poll", type=float, default=1.0, help="history polling interval in seconds, 0.05..3600 (default 1)"
+    )
     cluster = render.add_argument_group(
         "several servers (Ray, pip install 'ltx-audioloop[cluster]')",
         "With --servers, jobs (of --batch, or the segments of --segments) run at once, one per server, on "
-        "whichever server is free; a job whose server dies is rendered on another. See docs/cluster.md.")
-    cluster.add_argument("--servers", metavar="URL,URL,...|FILE",
-                         help="ComfyUI servers to spread the jobs over: comma-separated URLs or a file with one a line")
-    cluster.add_argument("--ray-address", metavar="ADDRESS",
-                         help="join this Ray cluster ('auto': the one this machine is in) instead of starting Ray "
-                              "here; without --servers the ComfyUI servers started there by 'serve' are used")
+        "whichever server is free; a job whose server dies is rendered on another. See docs/cluster.md.",
+    )
+    cluster.add_argument(
+        "--servers",
+        metavar="URL,URL,...|FILE",
+        help="ComfyUI servers to spread the jobs over: comma-separated URLs or a file with one a line",
+    )
+    cluster.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="join this Ray cluster ('auto': the one this machine is in) instead of starting Ray "
+        "here; without --servers the ComfyUI servers started there by 'serve' are used",
+    )
     segments = render.add_argument_group(
         "one track in segments",
         "Cut AUDIO on the loop's stride grid (preferring section boundaries and quiet moments), render each "
-        "segment as its own loop render, join them frame-exactly with the original audio muxed once.")
+        "segment as its own loop render, join them frame-exactly with the original audio muxed once.",
+    )
     segments.add_argument("--segments", type=int, metavar="N", help="number of segments")
     segments.add_argument("--segment-seconds", type=float, metavar="S", help="about S seconds per segment")
-    segments.add_argument("--window", type=float, default=19.88, help="loop window in seconds, as the workflow's (default 19.88)")
-    segments.add_argument("--overlap", type=float, default=2.0, help="loop overlap in seconds (default 2)")
-    segments.add_argument("--fps", type=float, default=25.0, help="video frame rate (default 25)")
-    segments.add_argument("--crossfade", type=int, default=0, metavar="FRAMES",
-                          help="crossfade at the cuts (each segment but the last is rendered FRAMES longer)")
-    segments.add_argument("--no-analyze", action="store_true",
-                          help="cut at the nearest grid points only (skip the section/quiet analysis)")
+    segments.add_argument(
+        "--window",
+        type=float,
+        default=DEFAULT_WINDOW_SECONDS,
+        help="loop window in seconds, as the workflow's (default %(default)g)",
+    )
+    segments.add_argument(
+        "--overlap", type=float, default=DEFAULT_OVERLAP_SECONDS, help="loop overlap in seconds (default %(default)g)"
+    )
+    segments.add_argument(
+        "--fps", type=float, default=float(DEFAULT_FPS), help="video frame rate (default %(default)g)"
+    )
+    segments.add_argument(
+        "--crossfade",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="crossfade at the cuts (each segment but the last is rendered FRAMES longer)",
+    )
+    segments.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="cut at the nearest grid points only (skip the section/quiet analysis)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,17 +109,28 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("give either AUDIO or --batch FILE, not both")
         from ..cluster.pool import run_pool
 
-        jobs = load_jobs(args.batch, {"workflow": args.workflow, "seed": args.seed, "budget": args.budget,
-                                      "schedule": args.schedule})
+        jobs = load_jobs(
+            args.batch, {"workflow": args.workflow, "seed": args.seed, "budget": args.budget, "schedule": args.schedule}
+        )
         batch_id = args.batch_id or str(args.batch.resolve())
-        summary = run_pool(servers, jobs, args.out, batch_id, db=args.db, track=not args.no_track,
-                           ray_address=args.ray_address, attempts=args.retries, poll_s=args.poll)
+        summary = run_pool(
+            servers,
+            jobs,
+            args.out,
+            batch_id,
+            db=args.db,
+            track=not args.no_track,
+            ray_address=args.ray_address,
+            attempts=args.retries,
+            poll_s=args.poll,
+        )
         return _print_summary(summary)
     if args.batch:
         if args.audio:
             raise ValueError("give either AUDIO or --batch FILE, not both")
-        jobs = load_jobs(args.batch, {"workflow": args.workflow, "seed": args.seed, "budget": args.budget,
-                                      "schedule": args.schedule})
+        jobs = load_jobs(
+            args.batch, {"workflow": args.workflow, "seed": args.seed, "budget": args.budget, "schedule": args.schedule}
+        )
         batch_id = args.batch_id or str(args.batch.resolve())
         tracker = GuardedTracker(args.db, enabled=not args.no_track)
         summary = run_batch(transport, jobs, args.out, tracker, batch_id, poll_s=args.poll)
@@ -100,8 +139,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("AUDIO is required (or --batch FILE)")
     if not args.workflow:
         raise ValueError("--workflow is required: the path of an API-format workflow JSON")
-    job = RenderJob(audio=args.audio, image=args.image, workflow=args.workflow, schedule=args.schedule,
-                    seed=args.seed, budget_minutes=args.budget)
+    job = RenderJob(
+        audio=args.audio,
+        image=args.image,
+        workflow=args.workflow,
+        schedule=args.schedule,
+        seed=args.seed,
+        budget_minutes=args.budget,
+    )
     job.check()
     tracker = GuardedTracker(args.db, enabled=not args.no_track)
     result = render(transport, job, args.out, tracker=tracker, poll_s=args.poll)
@@ -119,8 +164,10 @@ def run(args: argparse.Namespace) -> int:
 def _print_summary(summary: list[dict]) -> int:
     for item in summary:
         where = f" on {item['server']}" if item.get("server") else ""
-        print(f"{item['job']}: {item['status']}{where} (run {(item.get('run_id') or '-')[:8]})"
-              + (f": {item['error']}" if item.get("error") else ""))
+        print(
+            f"{item['job']}: {item['status']}{where} (run {(item.get('run_id') or '-')[:8]})"
+            + (f": {item['error']}" if item.get("error") else "")
+        )
     return 0 if all(i["status"] in ("success", "skipped", "recovered") for i in summary) else 3
 
 
@@ -136,7 +183,9 @@ def _servers(args: argparse.Namespace) -> list[str] | None:
 
         servers = discover_servers(args.ray_address)
         if not servers:
-            raise ValueError(f"--ray-address {args.ray_address}: no ComfyUI server was started in that cluster; "
-                             "run 'ltx-audioloop serve' there, or give --servers")
+            raise ValueError(
+                f"--ray-address {args.ray_address}: no ComfyUI server was started in that cluster; "
+                "run 'ltx-audioloop serve' there, or give --servers"
+            )
         return servers
     return None

@@ -143,6 +143,9 @@ def run_segmented(args: argparse.Namespace, servers: list[str] | None, transport
         raise RuntimeError(f"joined {result['frames']} frames, planned {expected}")
     print(f"joined: {joined} ({result['frames']} frames, {result['duration_s']:.3f} s; audio {info.duration:.3f} s)")
     if len(segments) > 1:
-        print(f"seams: ltx-audioloop metrics {joined} --audio {args.audio} --window {args.window} --overlap {args.overlap} "
-              f"--cuts {','.join(str(s.start) for s in segments[1:])}")
+        print(
+            f"seams: ltx-audioloop metrics {joined} --audio {args.audio} --window {args.window} "
+            f"--overlap {args.overlap} "
+            f"--cuts {','.join(str(s.start) for s in segments[1:])}"
+        )
     return 0

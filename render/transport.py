@@ -122,10 +122,15 @@ class ComfyTransport:
                 response = self.session.request(method, self.base + path, **kwargs)
             except requests.ReadTimeout:
                 silent += 1
-                last = f"no answer within {kwargs['timeout'][1] if isinstance(kwargs['timeout'], tuple) else kwargs['timeout']:g} s"
+                last = (
+                    "no answer within "
+                    f"{kwargs['timeout'][1] if isinstance(kwargs['timeout'], tuple) else kwargs['timeout']:g} s"
+                )
                 if silent >= 2 or not resend_after_timeout:
-                    raise ComfyError(f"{method} {self.base}{path}: the server accepted the connection but gave "
-                                     f"{last} ({silent} time(s)); is ComfyUI hung or busy? Not retried further") from None
+                    raise ComfyError(
+                        f"{method} {self.base}{path}: the server accepted the connection but gave "
+                        f"{last} ({silent} time(s)); is ComfyUI hung or busy? Not retried further"
+                    ) from None
                 continue
             except (requests.ConnectionError, requests.Timeout) as err:
                 last = f"{type(err).__name__}: {err}"
@@ -144,8 +149,9 @@ class ComfyTransport:
         try:
             data = response.json()
         except ValueError:
-            raise ComfyError(f"{what}: the server's answer is not JSON ({response.text[:120]!r}); "
-                             "is this a ComfyUI server?") from None
+            raise ComfyError(
+                f"{what}: the server's answer is not JSON ({response.text[:120]!r}); is this a ComfyUI server?"
+            ) from None
         if not isinstance(data, kind):
             raise ComfyError(f"{what}: unexpected answer {str(data)[:120]!r}; is this a ComfyUI server?")
         return data
@@ -163,8 +169,12 @@ class ComfyTransport:
         """One quick ``GET /system_stats`` (any HTTP answer counts); a server that accepts the
         connection and stays silent fails here in seconds, before any file is uploaded.
         Connection errors are retried as usual (a server that is still starting)."""
-        self.request("GET", "/system_stats", resend_after_timeout=False,
-                     timeout=(self.connect_timeout, min(self.timeout, self.ALIVE_TIMEOUT)))
+        self.request(
+            "GET",
+            "/system_stats",
+            resend_after_timeout=False,
+            timeout=(self.connect_timeout, min(self.timeout, self.ALIVE_TIMEOUT)),
+        )
 
     def upload(self, path: str | Path, *, subfolder: str = "", overwrite: bool = True) -> str:
         """Upload a local file to ComfyUI's input folder; returns the name a loader node takes."""
@@ -173,7 +183,9 @@ class ComfyTransport:
             raise ValueError(f"input file {path} does not exist")
         with path.open("rb") as handle:
             response = self.request(
-                "POST", "/upload/image", resend_after_timeout=False,
+                "POST",
+                "/upload/image",
+                resend_after_timeout=False,
                 files={"image": (path.name, handle, "application/octet-stream")},
                 data={"type": "input", "subfolder": subfolder, "overwrite": "true" if overwrite else "false"},
             )
@@ -216,8 +228,10 @@ class ComfyTransport:
         queue = self._json(self._ok(self.request("GET", "/queue"), "GET /queue"), "GET /queue")
         for state in ("running", "pending"):
             items = queue.get(f"queue_{state}", [])
-            if any(isinstance(item, list) and len(item) > 1 and item[1] == prompt_id
-                   for item in (items if isinstance(items, list) else [])):
+            if any(
+                isinstance(item, list) and len(item) > 1 and item[1] == prompt_id
+                for item in (items if isinstance(items, list) else [])
+            ):
                 return state
         return None
 
@@ -234,8 +248,10 @@ class ComfyTransport:
 
         ``quick``: one attempt each with a 5 s timeout (cleaning up after a failure)."""
         extra = {"attempts": 1, "timeout": (min(self.connect_timeout, 5.0), min(self.timeout, 5.0))} if quick else {}
-        self._ok(self.request("POST", "/interrupt", json={"prompt_id": prompt_id} if prompt_id else {}, **extra),
-                 "POST /interrupt")
+        self._ok(
+            self.request("POST", "/interrupt", json={"prompt_id": prompt_id} if prompt_id else {}, **extra),
+            "POST /interrupt",
+        )
         if prompt_id:
             self._ok(self.request("POST", "/queue", json={"delete": [prompt_id]}, **extra), "POST /queue")
 

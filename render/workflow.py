@@ -65,7 +65,10 @@ def resolve_workflow(name_or_path: str | Path) -> dict:
         loaded = from_document(data, NodeRegistry.default(), str(path))
         errors = [f.message for f in loaded.findings if f.level == "error"]
         if errors:
-            raise ValueError(f"--workflow {path}: the canvas workflow does not convert cleanly: " + "; ".join(errors[:5])
-                             + " (run ltx-audioloop audit on it)")
+            raise ValueError(
+                f"--workflow {path}: the canvas workflow does not convert cleanly: "
+                + "; ".join(errors[:5])
+                + " (run ltx-audioloop audit on it)"
+            )
         return check_api_graph(loaded.api, f"--workflow {path}")
     return check_api_graph(data, f"--workflow {path}")

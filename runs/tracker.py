@@ -44,12 +44,20 @@ def check_tracker_file(path: Path) -> None:
         with path.open("rb") as stream:
             head = stream.read(16)
     except OSError as err:
-        raise TrackerError(f"run tracker {path}: cannot read it ({err.strerror}); pass another --db, or --no-track") from None
+        raise TrackerError(
+            f"run tracker {path}: cannot read it ({err.strerror}); pass another --db, or --no-track"
+        ) from None
     if head[8:12] != DUCKDB_MAGIC:
-        what = "empty" if not head else ("an SQLite database" if head.startswith(b"SQLite format 3") else
-                                         "not a DuckDB database")
-        raise TrackerError(f"run tracker {path} is {what}; it was left untouched. Pass another --db "
-                           "(or remove that file), or --no-track")
+        what = (
+            "empty"
+            if not head
+            else ("an SQLite database" if head.startswith(b"SQLite format 3") else "not a DuckDB database")
+        )
+        raise TrackerError(
+            f"run tracker {path} is {what}; it was left untouched. Pass another --db "
+            "(or remove that file), or --no-track"
+        )
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -77,9 +85,25 @@ CREATE TABLE IF NOT EXISTS runs (
 
 JSON_COLUMNS = ("workflow", "settings", "timings", "outputs", "metrics")
 COLUMNS = (
-    "run_id", "kind", "status", "created_at", "finished_at", "duration_s", "batch_id", "job_key", "server",
-    "prompt_id", "workflow_name", "workflow", "seed", "settings", "timings", "outputs", "metrics",
-    "parent_run_id", "error",
+    "run_id",
+    "kind",
+    "status",
+    "created_at",
+    "finished_at",
+    "duration_s",
+    "batch_id",
+    "job_key",
+    "server",
+    "prompt_id",
+    "workflow_name",
+    "workflow",
+    "seed",
+    "settings",
+    "timings",
+    "outputs",
+    "metrics",
+    "parent_run_id",
+    "error",
 )
 
 
@@ -105,8 +129,9 @@ class RunTracker:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise TrackerError(f"run tracker {self.path}: cannot create its folder ({err.strerror}); "
-                               "pass another --db, or --no-track") from None
+            raise TrackerError(
+                f"run tracker {self.path}: cannot create its folder ({err.strerror}); pass another --db, or --no-track"
+            ) from None
         with self._connect() as con:
             con.execute(SCHEMA)
 
@@ -122,28 +147,50 @@ class RunTracker:
                 if "lock" not in str(err).lower():
                     raise TrackerError(f"run tracker {self.path}: {err}; pass another --db, or --no-track") from None
                 if time.monotonic() > end:
-                    raise TrackerError(f"run tracker {self.path} is locked by another process "
-                                       f"(waited {self.lock_wait_s:g} s); pass another --db, or --no-track") from None
+                    raise TrackerError(
+                        f"run tracker {self.path} is locked by another process "
+                        f"(waited {self.lock_wait_s:g} s); pass another --db, or --no-track"
+                    ) from None
                 time.sleep(0.2)
             except duckdb.Error as err:
-                raise TrackerError(f"run tracker {self.path} cannot be opened ({type(err).__name__}: "
-                                   f"{str(err).splitlines()[0] if str(err) else ''}); pass another --db, "
-                                   "or --no-track") from None
+                raise TrackerError(
+                    f"run tracker {self.path} cannot be opened ({type(err).__name__}: "
+                    f"{str(err).splitlines()[0] if str(err) else ''}); pass another --db, "
+                    "or --no-track"
+                ) from None
         try:
             yield con
         finally:
             con.close()
 
-    def start(self, kind: str, settings: dict, *, workflow: dict | None = None, workflow_name: str | None = None,
-              seed: int | None = None, server: str | None = None, batch_id: str | None = None,
-              job_key: str | None = None, parent_run_id: str | None = None) -> str:
+    def start(
+        self,
+        kind: str,
+        settings: dict,
+        *,
+        workflow: dict | None = None,
+        workflow_name: str | None = None,
+        seed: int | None = None,
+        server: str | None = None,
+        batch_id: str | None = None,
+        job_key: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> str:
         """Insert a ``running`` row; returns its run id (32 hex digits)."""
         run_id = uuid.uuid4().hex
         row = {
-            "run_id": run_id, "kind": kind, "status": "running", "created_at": _now(), "batch_id": batch_id,
-            "job_key": job_key, "server": server, "workflow_name": workflow_name,
-            "workflow": json.dumps(workflow) if workflow is not None else None, "seed": seed,
-            "settings": json.dumps(settings, default=str), "parent_run_id": parent_run_id,
+            "run_id": run_id,
+            "kind": kind,
+            "status": "running",
+            "created_at": _now(),
+            "batch_id": batch_id,
+            "job_key": job_key,
+            "server": server,
+            "workflow_name": workflow_name,
+            "workflow": json.dumps(workflow) if workflow is not None else None,
+            "seed": seed,
+            "settings": json.dumps(settings, default=str),
+            "parent_run_id": parent_run_id,
         }
         names = ", ".join(row)
         with self._connect() as con:
@@ -166,8 +213,13 @@ class RunTracker:
         """Mark a run ended with ``status``; ``duration_s`` is measured from its ``created_at``."""
         row = self.get(run_id)
         finished = _now()
-        self.update(run_id, status=status, finished_at=finished,
-                    duration_s=(finished - row["created_at"]).total_seconds(), **fields)
+        self.update(
+            run_id,
+            status=status,
+            finished_at=finished,
+            duration_s=(finished - row["created_at"]).total_seconds(),
+            **fields,
+        )
 
     def _rows(self, sql: str, params: list) -> list[dict]:
         with self._connect() as con:
@@ -203,14 +255,17 @@ class RunTracker:
 
     def job_runs(self, batch_id: str, job_key: str) -> list[dict]:
         """All runs of one batch job, oldest first."""
-        return self._rows("SELECT * FROM runs WHERE batch_id = ? AND job_key = ? ORDER BY created_at",
-                          [batch_id, job_key])
+        return self._rows(
+            "SELECT * FROM runs WHERE batch_id = ? AND job_key = ? ORDER BY created_at", [batch_id, job_key]
+        )
 
     def render_for_output(self, path: str | Path) -> str | None:
         """Id of the newest render whose downloaded outputs include ``path`` (compared resolved)."""
         target = str(Path(path).resolve())
-        for row in self._rows("SELECT run_id, outputs FROM runs WHERE kind = 'render' AND outputs IS NOT NULL "
-                              "ORDER BY created_at DESC", []):
+        for row in self._rows(
+            "SELECT run_id, outputs FROM runs WHERE kind = 'render' AND outputs IS NOT NULL ORDER BY created_at DESC",
+            [],
+        ):
             for item in row["outputs"] or []:
                 if item.get("path") and str(Path(item["path"]).resolve()) == target:
                     return row["run_id"]
@@ -218,8 +273,11 @@ class RunTracker:
 
     def latest_metrics(self, run_id: str) -> dict | None:
         """The newest successful metrics row measuring the outputs of render ``run_id``, if any."""
-        rows = self._rows("SELECT * FROM runs WHERE kind = 'metrics' AND status = 'success' AND parent_run_id = ? "
-                          "ORDER BY created_at DESC LIMIT 1", [run_id])
+        rows = self._rows(
+            "SELECT * FROM runs WHERE kind = 'metrics' AND status = 'success' AND parent_run_id = ? "
+            "ORDER BY created_at DESC LIMIT 1",
+            [run_id],
+        )
         return rows[0] if rows else None
 
 

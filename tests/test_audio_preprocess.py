@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltx_audioloop.audio.files import load_audio
-from ltx_audioloop.audio.loudness import integrated_loudness, true_peak_db
 from ltx_audioloop.audio.limiter import LimiterSettings, gain_curve
+from ltx_audioloop.audio.loudness import integrated_loudness, true_peak_db
 from ltx_audioloop.audio.preprocess import (
     PreprocessSettings,
     _biquad_chain,

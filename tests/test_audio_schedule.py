@@ -4,7 +4,6 @@ boundaries on the loop grid, one subject string, fitting verbs, close framing, s
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 import pytest
@@ -19,25 +18,10 @@ from ltx_audioloop.audio.sections import LABELS, Section
 from ltx_audioloop.loop.geometry import loop_geometry, plan_loop
 from ltx_audioloop.loop.schedule import parse_schedule, select_iterations, snap_entries
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
+from tests.conftest import FakeClip
 
 SUBJECT = "a woman with short red hair in a green jacket"
 RATE = 22_050
-
-
-class TextClip:
-    """Stands in for ComfyUI's CLIP text encoder (tokenize + encode_from_tokens_scheduled)."""
-
-    def __init__(self):
-        self.calls = []
-
-    def tokenize(self, text):
-        return {"gemma": [(text, 1.0)]}
-
-    def encode_from_tokens_scheduled(self, tokens):
-        text = tokens["gemma"][0][0]
-        self.calls.append(text)
-        gen = torch.Generator().manual_seed(zlib.crc32(text.encode()))
-        return [[torch.randn(1, 4, 8, generator=gen), {"attention_mask": torch.ones(1, 4)}]]
 
 
 def make_sections(bounds: list[float], labels: list[str], vocal: list[float]) -> list[Section]:
@@ -111,7 +95,13 @@ def test_grid_time_is_at_most_a_centisecond_early(k, stride):
 def _song() -> dict:
     rng = np.random.default_rng(7)
     parts = []
-    for seconds, gain, sung in [(16, 0.15, False), (30, 0.5, True), (26, 1.0, True), (20, 0.05, False), (28, 1.0, True)]:
+    for seconds, gain, sung in [
+        (16, 0.15, False),
+        (30, 0.5, True),
+        (26, 1.0, True),
+        (20, 0.05, False),
+        (28, 1.0, True),
+    ]:
         t = np.arange(int(seconds * RATE)) / RATE
         voice = sum(np.sin(2 * math.pi * 220 * k * t) / k for k in range(1, 8)) if sung else 0
         kick = np.exp(-np.mod(t, 0.5) * 30) * np.sin(2 * math.pi * 60 * t)
@@ -139,16 +129,19 @@ def test_analysis_schedule_runs_unchanged_in_the_schedule_nodes(song_analysis):
     node = NODE_CLASS_MAPPINGS["TimestampPromptSchedule"]
     assert node.VALIDATE_INPUTS(schedule=text) is True
     passes = plan_loop(analysis.duration, geometry).loop_iterations + 1
-    expected = [next(line.prompt for line in reversed(lines) if line.start <= i * geometry.stride_seconds + 1e-6)
-                for i in range(passes)]
+    expected = [
+        next(line.prompt for line in reversed(lines) if line.start <= i * geometry.stride_seconds + 1e-6)
+        for i in range(passes)
+    ]
     for snap in (True, False):
         got = [node().execute(i, geometry.stride_seconds, text, 0.0, snap)[0] for i in range(passes)]
         assert got == expected
 
-    clip = TextClip()
+    clip = FakeClip(dim=8, tokens=4)
     batch = NODE_CLASS_MAPPINGS["TimestampPromptScheduleBatchEncode"]()
-    conditioning, count, report, encoded = batch.execute(clip, text, geometry.stride_seconds, analysis.duration,
-                                                         True, 25.0)
+    conditioning, count, report, encoded = batch.execute(
+        clip, text, geometry.stride_seconds, analysis.duration, True, 25.0
+    )
     assert count >= passes and encoded == len({line.prompt for line in lines})
     assert sorted(set(clip.calls)) == sorted({line.prompt for line in lines})
 
@@ -201,16 +194,24 @@ def test_verbs_follow_the_voice_in_what_each_entry_renders():
     frame = 0.02
     duration = 120.0
     active = np.zeros(int(duration / frame), dtype=bool)
-    active[int(44 / frame): int(120 / frame)] = True  # singing from 0:44
+    active[int(44 / frame) : int(120 / frame)] = True  # singing from 0:44
     sections = make_sections([0, 44, 120], ["intro", "verse"], [0.0, 1.0])
     lines = schedule_lines(sections, geometry, duration, "music", SUBJECT, None, active, frame)
     # 0:44 snaps to 0:35.84: the intro entry covers 0:00-0:35.84 (+1.96 s of overlap): no voice there.
     assert [round(line.start, 2) for line in lines] == [0.0, 35.84]
     assert "is dancing" in lines[0].prompt and "is singing" in lines[1].prompt
     # A 0:30 start snaps to 0:35.84 as well, but now the intro's passes render 0:30-0:37.8 of singing.
-    active[int(30 / frame):] = True
+    active[int(30 / frame) :] = True
     lines = schedule_lines(sections, geometry, duration, "music", SUBJECT, None, active, frame)
     assert all("is singing" in line.prompt for line in lines)
-    speech = schedule_lines(make_sections([0, 40, 80, 120], ["verse", "break", "verse"], [1, 0, 1]), geometry,
-                            duration, "speech", None, None, active, frame)
+    speech = schedule_lines(
+        make_sections([0, 40, 80, 120], ["verse", "break", "verse"], [1, 0, 1]),
+        geometry,
+        duration,
+        "speech",
+        None,
+        None,
+        active,
+        frame,
+    )
     assert all("is telling a joke" in line.prompt for line in speech)  # the 'break' holds speech

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ltx_audioloop.cli import main
-
-
-def write_wav(path: Path, seconds: float, rate: int = 22_050, channels: int = 2) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    tone = (0.3 * np.sin(2 * math.pi * 220 * t) * 32767).astype(np.int16)
-    frames = np.repeat(tone[:, None], channels, axis=1)
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(channels)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(frames.tobytes())
-    return path
+from tests.conftest import write_wav
 
 
 @pytest.fixture(scope="module")
 def song(tmp_path_factory) -> Path:
-    return write_wav(tmp_path_factory.mktemp("audio") / "song.wav", 180.0)
+    return write_wav(tmp_path_factory.mktemp("audio") / "song.wav", 180.0, rate=22_050, channels=2, tone_hz=220.0)
 
 
 def test_plan_of_a_three_minute_track_as_json(song, capsys):

@@ -9,7 +9,6 @@ import logging
 import subprocess
 import sys
 import time
-import wave
 
 import numpy as np
 import pytest
@@ -17,15 +16,7 @@ import pytest
 from ltx_audioloop import cli
 from ltx_audioloop.cli import main
 from ltx_audioloop.loop.schedule import ScheduleError, parse_schedule, parse_timestamp, select_iterations
-
-
-def write_wav(path, seconds=2.0, rate=8000):
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(b"\x10\x00\xf0\xff" * int(seconds * rate / 2))
-    return path
+from tests.conftest import write_audio_pyav, write_wav
 
 
 @pytest.mark.parametrize("blend", [1e8, 1e10, 1e308])
@@ -76,13 +67,22 @@ def test_truncated_wav_is_planned_with_a_warning(tmp_path, caplog, capsys):
     assert "truncated" not in caplog.text
 
 
-@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000,
-                                  json.dumps({"nodes": [{"id": None, "type": "LoadAudio"}], "links": []}),
-                                  json.dumps({"1": {"class_type": "LoadAudio", "inputs": ["a.wav"]}}),
-                                  json.dumps({"1": {"class_type": "AudioPreprocessForLTX", "inputs": {"audio": ["1", 0]}}}),
-                                  json.dumps({"1": {"class_type": "AudioLoopPlanner", "inputs": {"audio": ["2", 0]}},
-                                              "2": {"class_type": "AudioPreprocessForLTX", "inputs": {"audio": ["1", 0]}}}),
-                                  '{"1": {"class_type": "AudioLoopController", "inputs": {"window_seconds": NaN}}}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,
+        json.dumps({"nodes": [{"id": None, "type": "LoadAudio"}], "links": []}),
+        json.dumps({"1": {"class_type": "LoadAudio", "inputs": ["a.wav"]}}),
+        json.dumps({"1": {"class_type": "AudioPreprocessForLTX", "inputs": {"audio": ["1", 0]}}}),
+        json.dumps(
+            {
+                "1": {"class_type": "AudioLoopPlanner", "inputs": {"audio": ["2", 0]}},
+                "2": {"class_type": "AudioPreprocessForLTX", "inputs": {"audio": ["1", 0]}},
+            }
+        ),
+        '{"1": {"class_type": "AudioLoopController", "inputs": {"window_seconds": NaN}}}',
+    ],
+)
 def test_audit_reports_malformed_files_cycles_and_nan_as_errors(tmp_path, capsys, text):
     path = tmp_path / "wf.json"
     path.write_text(text)
@@ -96,18 +96,8 @@ def test_metrics_refuses_nan_audio(tmp_path, capsys):
 
     video = tmp_path / "render.mp4"
     write_video(video, synthetic_frames(25), audio=np.zeros(16000, np.float32))
-    nan = tmp_path / "nan.wav"
-    import av
-
-    with av.open(str(nan), "w", format="wav") as out:
-        stream = out.add_stream("pcm_f32le", rate=16000)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(np.full((1, 16000), np.nan, np.float32), format="flt", layout="mono")
-        frame.sample_rate = 16000
-        for packet in list(stream.encode(frame)) + list(stream.encode()):
-            out.mux(packet)
-    assert main(["metrics", str(video), "--audio", str(nan), "--no-track", "--json-out",
-                 str(tmp_path / "m.json")]) == 2
+    nan = write_audio_pyav(tmp_path / "nan.wav", np.full(16000, np.nan, np.float32), 16000, codec="pcm_f32le")
+    assert main(["metrics", str(video), "--audio", str(nan), "--no-track", "--json-out", str(tmp_path / "m.json")]) == 2
     assert "NaN or infinite" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
 
@@ -133,8 +123,11 @@ def test_runs_limit_ctrl_c_and_closed_pipe(tmp_path, capsys, monkeypatch):
 
 
 def test_closed_pipe_exits_quietly(tmp_path):
-    reader = subprocess.Popen([sys.executable, "-m", "ltx_audioloop", "workflows", "--api",
-                               "Music video from a song (latent loop)"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "ltx_audioloop", "workflows", "--api", "Music video from a song (latent loop)"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     reader.stdout.close()
     _, err = reader.communicate(timeout=60)
     assert b"Traceback" not in err and reader.returncode in (0, 141)

@@ -17,9 +17,9 @@ import duckdb
 import pytest
 
 from ltx_audioloop.cli import main
-from ltx_audioloop.render.client import RenderJob
 from ltx_audioloop.render.transport import ComfyTransport
-from tests.test_render_client import make_graph, write_wav, write_workflow
+from tests.conftest import write_wav
+from tests.test_render_client import make_graph, write_workflow
 
 ray = pytest.importorskip("ray", reason="the cluster tests need Ray: pip install -e '.[test]' installs it")
 
@@ -79,15 +79,21 @@ def servers(request):
 
 def write_jobs(tmp_path: Path, count: int, workflow: Path, audio: Path) -> Path:
     jobs = tmp_path / "jobs.jsonl"
-    jobs.write_text("".join(json.dumps({"id": f"j{i}", "audio": audio.name, "workflow": workflow.name, "seed": i}) + "\n"
-                            for i in range(count)), encoding="utf-8")
+    jobs.write_text(
+        "".join(
+            json.dumps({"id": f"j{i}", "audio": audio.name, "workflow": workflow.name, "seed": i}) + "\n"
+            for i in range(count)
+        ),
+        encoding="utf-8",
+    )
     return jobs
 
 
 def job_rows(db: Path) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute("SELECT job_key, status, server, created_at, finished_at FROM runs "
-                           "ORDER BY created_at").fetchall()
+        return con.execute(
+            "SELECT job_key, status, server, created_at, finished_at FROM runs ORDER BY created_at"
+        ).fetchall()
 
 
 def test_batch_runs_concurrently_and_survives_a_killed_server(ray_session, servers, tmp_path, capsys):
@@ -107,8 +113,23 @@ def test_batch_runs_concurrently_and_survives_a_killed_server(ray_session, serve
 
     killer = threading.Thread(target=kill_when_busy)
     killer.start()
-    code = main(["render", "--batch", str(jobs), "--servers", ",".join(s.url for s in pool), "--out",
-                 str(tmp_path / "out"), "--db", str(db), "--retries", "2", "--poll", "0.1"])
+    code = main(
+        [
+            "render",
+            "--batch",
+            str(jobs),
+            "--servers",
+            ",".join(s.url for s in pool),
+            "--out",
+            str(tmp_path / "out"),
+            "--db",
+            str(db),
+            "--retries",
+            "2",
+            "--poll",
+            "0.1",
+        ]
+    )
     killer.join()
     out = capsys.readouterr()
     assert code == 0, out
@@ -134,11 +155,29 @@ def test_validation_error_is_reported_once_and_not_retried(ray_session, servers,
     good = write_workflow(tmp_path, make_graph(steps=1, passes=1, loop=False), "good.json")
     bad = write_workflow(tmp_path, make_graph(steps=0, passes=1, loop=False), "bad.json")
     jobs = tmp_path / "jobs.jsonl"
-    jobs.write_text(json.dumps({"id": "ok", "audio": audio.name, "workflow": good.name}) + "\n"
-                    + json.dumps({"id": "broken", "audio": audio.name, "workflow": bad.name}) + "\n", encoding="utf-8")
+    jobs.write_text(
+        json.dumps({"id": "ok", "audio": audio.name, "workflow": good.name})
+        + "\n"
+        + json.dumps({"id": "broken", "audio": audio.name, "workflow": bad.name})
+        + "\n",
+        encoding="utf-8",
+    )
     db = tmp_path / "runs.duckdb"
-    code = main(["render", "--batch", str(jobs), "--servers", ",".join(s.url for s in pool), "--out",
-                 str(tmp_path / "out"), "--db", str(db), "--poll", "0.1"])
+    code = main(
+        [
+            "render",
+            "--batch",
+            str(jobs),
+            "--servers",
+            ",".join(s.url for s in pool),
+            "--out",
+            str(tmp_path / "out"),
+            "--db",
+            str(db),
+            "--poll",
+            "0.1",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 3
     rows = job_rows(db)
@@ -154,10 +193,28 @@ def test_batch_resumes_after_the_driver_is_killed(ray_session, servers, tmp_path
     jobs = write_jobs(tmp_path, 5, workflow, audio)
     db = tmp_path / "runs.duckdb"
     out = tmp_path / "out"
-    args = ["render", "--batch", str(jobs), "--servers", ",".join(s.url for s in pool), "--out", str(out),
-            "--db", str(db), "--poll", "0.1", "--ray-address", ray_session.get_runtime_context().gcs_address]
-    driver = subprocess.Popen([sys.executable, "-m", "ltx_audioloop", *args], env=_env(), cwd=ROOT.parent,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    args = [
+        "render",
+        "--batch",
+        str(jobs),
+        "--servers",
+        ",".join(s.url for s in pool),
+        "--out",
+        str(out),
+        "--db",
+        str(db),
+        "--poll",
+        "0.1",
+        "--ray-address",
+        ray_session.get_runtime_context().gcs_address,
+    ]
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "ltx_audioloop", *args],
+        env=_env(),
+        cwd=ROOT.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         end = time.monotonic() + 120
         while time.monotonic() < end and not (out / "j0" / "vid" / "clip_00001.mp4").exists():
@@ -195,10 +252,18 @@ def test_servers_option_is_checked_before_ray_starts(tmp_path, capsys):
 def test_comfy_server_actor_owns_its_process_and_is_discovered(ray_session, tmp_path):
     from ltx_audioloop.cluster.comfy_server import discover_servers, start_servers, stop_servers
 
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from tests.test_render_client import serve_forever; "
-            "serve_forever(int(sys.argv[2]), 0.0)")
-    urls = start_servers(str(ROOT), 1, gpus_per_server=0, num_cpus_per_server=0, host="127.0.0.1",
-                         command=[sys.executable, "-c", code, str(ROOT), "{port}"])
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from tests.test_render_client import serve_forever; "
+        "serve_forever(int(sys.argv[2]), 0.0)"
+    )
+    urls = start_servers(
+        str(ROOT),
+        1,
+        gpus_per_server=0,
+        num_cpus_per_server=0,
+        host="127.0.0.1",
+        command=[sys.executable, "-c", code, str(ROOT), "{port}"],
+    )
     try:
         assert discover_servers(None) == urls
         assert ComfyTransport(urls[0], attempts=1).request("GET", "/queue").status_code == 200
@@ -214,9 +279,34 @@ def test_segments_render_on_the_pool(ray_session, servers, tmp_path, capsys):
     audio = write_wav(tmp_path / "song.wav", seconds=4.0)
     workflow = write_workflow(tmp_path, make_graph(steps=1, passes=1, loop=False))
     out = tmp_path / "out"
-    assert main(["render", str(audio), "--workflow", str(workflow), "--servers", ",".join(s.url for s in pool),
-                 "--out", str(out), "--segments", "2", "--window", "1", "--overlap", "0.3", "--crossfade", "2",
-                 "--no-analyze", "--poll", "0.05", "--db", str(tmp_path / "runs.duckdb")]) == 0, capsys.readouterr()
+    assert (
+        main(
+            [
+                "render",
+                str(audio),
+                "--workflow",
+                str(workflow),
+                "--servers",
+                ",".join(s.url for s in pool),
+                "--out",
+                str(out),
+                "--segments",
+                "2",
+                "--window",
+                "1",
+                "--overlap",
+                "0.3",
+                "--crossfade",
+                "2",
+                "--no-analyze",
+                "--poll",
+                "0.05",
+                "--db",
+                str(tmp_path / "runs.duckdb"),
+            ]
+        )
+        == 0
+    ), capsys.readouterr()
     with av.open(str(out / "joined.mp4")) as container:
         assert sum(1 for _ in container.decode(video=0)) == 100  # 4 s at 25 fps, crossfade included
     servers_used = {line.split(" on ")[1] for line in capsys.readouterr().out.splitlines() if ": success on " in line}

@@ -5,8 +5,6 @@ LTX-2.3 conditioning is ``[1, 1024, 3840]`` (Gemma 3 features); hypothesis explo
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 from hypothesis import given, settings

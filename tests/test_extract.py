@@ -59,7 +59,11 @@ WORKFLOW = {
     "links": [[1, 9, 0, 7, 0, "AUDIO"], [2, 6, 1, 8, 0, "CLIP"]],
     "definitions": {
         "subgraphs": [
-            {"id": "0f1e2d3c-subgraph", "name": "Decode and mux", "nodes": [{"id": 1, "type": "VAEDecode"}, {"id": 2, "type": "CreateVideo"}]}
+            {
+                "id": "0f1e2d3c-subgraph",
+                "name": "Decode and mux",
+                "nodes": [{"id": 1, "type": "VAEDecode"}, {"id": 2, "type": "CreateVideo"}],
+            }
         ]
     },
     "version": 0.4,
@@ -100,7 +104,9 @@ def save_webp_like_saveanimatedwebp(path: Path, extra: dict | None = None) -> Pa
     for key, value in (extra if extra is not None else {"workflow": WORKFLOW}).items():
         exif[tag] = "{}:{}".format(key, json.dumps(value))
         tag -= 1
-    frames[0].save(path, save_all=True, duration=40, append_images=frames[1:], exif=exif, lossless=True, quality=80, method=4)
+    frames[0].save(
+        path, save_all=True, duration=40, append_images=frames[1:], exif=exif, lossless=True, quality=80, method=4
+    )
     return path
 
 
@@ -136,7 +142,9 @@ def save_flac_like_saveaudio(path: Path) -> Path:
 
 
 def save_mp4_like_savevideo(path: Path) -> Path:
-    return save_video(path, {"workflow": json.dumps(WORKFLOW), "prompt": json.dumps(PROMPT)}, {"movflags": "use_metadata_tags"})
+    return save_video(
+        path, {"workflow": json.dumps(WORKFLOW), "prompt": json.dumps(PROMPT)}, {"movflags": "use_metadata_tags"}
+    )
 
 
 def vhs_ffmetadata(video_metadata: dict) -> str:
@@ -148,7 +156,9 @@ def vhs_ffmetadata(video_metadata: dict) -> str:
 
     lines = [";FFMETADATA1"]
     lines += [escape(key, json.dumps(video_metadata[key])) for key in ("prompt", "workflow") if key in video_metadata]
-    lines += [escape(key, json.dumps(value)) for key, value in video_metadata.items() if key not in ("prompt", "workflow")]
+    lines += [
+        escape(key, json.dumps(value)) for key, value in video_metadata.items() if key not in ("prompt", "workflow")
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -183,9 +193,21 @@ def raw_png(*chunks: bytes) -> bytes:
         (lambda p, t: save_png_like_saveimage(p.with_suffix(".png")), "png", "PNG tEXt chunk 'workflow'"),
         (lambda p, t: save_apng_like_saveanimatedpng(p.with_suffix(".png")), "png", "PNG comf chunk 'workflow'"),
         (lambda p, t: save_webp_like_saveanimatedwebp(p.with_suffix(".webp")), "webp", "WEBP EXIF tag 0x010F"),
-        (lambda p, t: save_mp4_like_savevideo(p.with_suffix(".mp4")), "QuickTime / MOV", "QuickTime / MOV container tag 'workflow'"),
-        (lambda p, t: save_mp4_like_vhs(p.with_suffix(".mp4"), t), "QuickTime / MOV", "QuickTime / MOV container tag 'workflow'"),
-        (lambda p, t: save_flac_like_saveaudio(p.with_suffix(".flac")), "raw FLAC", "raw FLAC container tag 'workflow'"),
+        (
+            lambda p, t: save_mp4_like_savevideo(p.with_suffix(".mp4")),
+            "QuickTime / MOV",
+            "QuickTime / MOV container tag 'workflow'",
+        ),
+        (
+            lambda p, t: save_mp4_like_vhs(p.with_suffix(".mp4"), t),
+            "QuickTime / MOV",
+            "QuickTime / MOV container tag 'workflow'",
+        ),
+        (
+            lambda p, t: save_flac_like_saveaudio(p.with_suffix(".flac")),
+            "raw FLAC",
+            "raw FLAC container tag 'workflow'",
+        ),
     ],
     ids=["png-saveimage", "apng-comf", "webp-exif", "mp4-savevideo", "mp4-vhs", "flac-saveaudio"],
 )
@@ -221,7 +243,9 @@ def test_matroska_upper_case_tags(tmp_path):
 
 
 def test_json_in_comment_tag_when_mp4_dropped_custom_tags(tmp_path):
-    path = save_video(tmp_path / "plain.mp4", {"comment": json.dumps({"prompt": json.dumps(PROMPT), "workflow": WORKFLOW})})
+    path = save_video(
+        tmp_path / "plain.mp4", {"comment": json.dumps({"prompt": json.dumps(PROMPT), "workflow": WORKFLOW})}
+    )
     meta = extract_metadata(path)
     assert (meta.workflow, meta.prompt) == (WORKFLOW, PROMPT)
     assert meta.found_in["prompt"].endswith("-> 'prompt'")
@@ -339,7 +363,7 @@ def test_decompression_bomb_in_ztxt(tmp_path):
 
 def test_invalid_utf8_in_itxt(tmp_path):
     path = tmp_path / "utf.png"
-    path.write_bytes(raw_png(png_chunk(b"iTXt", b"workflow\0\0\0\0\0{\"a\": \"\xff\"}")))
+    path.write_bytes(raw_png(png_chunk(b"iTXt", b'workflow\0\0\0\0\0{"a": "\xff"}')))
     assert "not valid UTF-8" in error_of(path)
 
 
@@ -452,9 +476,14 @@ def test_summary_follows_settings_wired_from_value_nodes():
         "1": {"class_type": "PrimitiveInt", "inputs": {"value": 1234}},
         "2": {"class_type": "PrimitiveStringMultiline", "inputs": {"value": "0:00+: a singer, medium shot"}},
         "3": {"class_type": "TensorLoopOpen", "inputs": {"mode": "iterations", "mode.iterations": 3}},
-        "4": {"class_type": "AudioLoopController",
-              "inputs": {"current_iteration": ["3", 3], "seed": ["1", 0], "window_seconds": 19.88}},
-        "5": {"class_type": "TimestampPromptScheduleBatchEncode", "inputs": {"schedule": ["2", 0], "stride_seconds": ["4", 4]}},
+        "4": {
+            "class_type": "AudioLoopController",
+            "inputs": {"current_iteration": ["3", 3], "seed": ["1", 0], "window_seconds": 19.88},
+        },
+        "5": {
+            "class_type": "TimestampPromptScheduleBatchEncode",
+            "inputs": {"schedule": ["2", 0], "stride_seconds": ["4", 4]},
+        },
         "6": {"class_type": "RandomNoise", "inputs": {"noise_seed": ["4", 3]}},
     }
     ours = ["AudioLoopController", "TimestampPromptScheduleBatchEncode"]

@@ -61,7 +61,22 @@ def run_native_loop(audio: dict, window: float, overlap: float, fps: int):
     remaining, iteration, runs, discarded = total_iterations, 1, 0, total_iterations == 0
     while True:
         out = controller.execute(iteration, window, overlap, audio, 7, fps)
-        start, should_stop, _, seed, stride_out, context_frames, overlap_latents, _, frames, seconds, latents, new, total, _ = out
+        (
+            start,
+            should_stop,
+            _,
+            seed,
+            stride_out,
+            context_frames,
+            overlap_latents,
+            _,
+            frames,
+            seconds,
+            latents,
+            new,
+            total,
+            _,
+        ) = out
         assert stride_out == stride and total == total_iterations
         assert 0 <= seed < 2**64
         # every pass gets real audio: at least its context's duration is left after its start

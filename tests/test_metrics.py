@@ -17,6 +17,7 @@ from ltx_audioloop.metrics.color import delta_e76, srgb_to_lab
 from ltx_audioloop.metrics.offset import estimate_offset
 from ltx_audioloop.metrics.report import boundary_frames, compute_metrics
 from ltx_audioloop.runs.tracker import RunTracker
+from tests.conftest import write_audio_pyav
 
 W, H, FPS, RATE = 64, 48, 25, 16000
 
@@ -46,19 +47,6 @@ def write_video(path, frames, audio=None, rate=RATE):
                     out.mux(packet)
             for packet in aus.encode():
                 out.mux(packet)
-
-
-def write_audio(path, samples, rate=RATE):
-    with av.open(str(path), "w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=rate)
-        stream.layout = "mono"
-        af = av.AudioFrame.from_ndarray((samples * 32767).astype(np.int16).reshape(1, -1), format="s16",
-                                        layout="mono")
-        af.sample_rate = rate
-        for packet in stream.encode(af):
-            out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
 
 
 def synthetic_frames(n, seam_at=None, red_per_second=0.0):
@@ -129,7 +117,7 @@ def test_seam_drift_offset_and_durations_recovered(tmp_path):
     track = np.concatenate([np.zeros(delay, np.float32), source])[: len(source)]
     video, audio = tmp_path / "render.mp4", tmp_path / "source.wav"
     write_video(video, frames, track)
-    write_audio(audio, source)
+    write_audio_pyav(audio, source, RATE)
     report = compute_metrics(video, audio, stride_s=1.28, first_s=1.6)
     seams = {s["frame"]: s["score"] for s in report["seams"]}
     assert set(seams) == {40, 72, 104}

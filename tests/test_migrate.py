@@ -39,10 +39,19 @@ def _checks(document: dict, registry) -> set[str]:
 
 
 BREAKS = {
-    "preprocess_compression": ("preprocess_compression", lambda d: _node(d, "LTXVPreprocess")["widgets_values"].__setitem__(0, 0)),
-    "sampler_euler": ("sampler", lambda d: _node(d, "KSamplerSelect")["widgets_values"].__setitem__(0, "euler_ancestral")),
+    "preprocess_compression": (
+        "preprocess_compression",
+        lambda d: _node(d, "LTXVPreprocess")["widgets_values"].__setitem__(0, 0),
+    ),
+    "sampler_euler": (
+        "sampler",
+        lambda d: _node(d, "KSamplerSelect")["widgets_values"].__setitem__(0, "euler_ancestral"),
+    ),
     "cfg_one": ("cfg", lambda d: _node(d, "CFGGuider")["widgets_values"].__setitem__(0, 4.0)),
-    "snap_boundaries": ("schedule_snap", lambda d: _node(d, "TimestampPromptScheduleBatchEncode")["widgets_values"].__setitem__(3, False)),
+    "snap_boundaries": (
+        "schedule_snap",
+        lambda d: _node(d, "TimestampPromptScheduleBatchEncode")["widgets_values"].__setitem__(3, False),
+    ),
     "resolution_64": ("resolution", lambda d: _node(d, "ImageScale")["widgets_values"].__setitem__(1, 840)),
 }
 
@@ -127,10 +136,19 @@ def test_file_migration_backup_atomic_idempotent_and_revert(tmp_path, primary_ui
 
 # -- AudioLoopHelper conversion -----------------------------------------------------------------
 
+
 def _alh_workflow() -> dict:
     """The shape of an AudioLoopHelper canvas: schedule + cached encoders + blend inside the loop."""
-    document: dict = {"last_node_id": 0, "last_link_id": 0, "nodes": [], "links": [], "groups": [], "config": {},
-                      "extra": {}, "version": 0.4}
+    document: dict = {
+        "last_node_id": 0,
+        "last_link_id": 0,
+        "nodes": [],
+        "links": [],
+        "groups": [],
+        "config": {},
+        "extra": {},
+        "version": 0.4,
+    }
     e = GraphEditor(document, document)
 
     def add(node_type, widgets, outputs, pos=(0, 0)):
@@ -140,18 +158,39 @@ def _alh_workflow() -> dict:
     clip = add("LTXAVTextEncoderLoader", ["gemma.safetensors", "ltx.safetensors", "default"], [("CLIP", "CLIP")])
     planner = add("AudioLoopPlanner", [18.88, 19.88], [("summary", "STRING"), ("total_iterations", "INT")])
     e.connect(audio, 0, planner, "audio", "AUDIO")
-    loop_open = add("TensorLoopOpen", ["iterations", 50],
-                    [("flow_control", "FLOW_CONTROL"), ("previous_value", "LATENT"), ("accumulated_count", "INT"),
-                     ("current_iteration", "INT")])
-    controller = add("AudioLoopController", [1, 19.88, 1.0, 1234, "randomize", 25],
-                     [(n, t) for n, t in [("start_index", "FLOAT"), ("should_stop", "BOOLEAN"), ("audio_duration", "FLOAT"),
-                                          ("iteration_seed", "INT"), ("stride_seconds", "FLOAT")]])
+    loop_open = add(
+        "TensorLoopOpen",
+        ["iterations", 50],
+        [
+            ("flow_control", "FLOW_CONTROL"),
+            ("previous_value", "LATENT"),
+            ("accumulated_count", "INT"),
+            ("current_iteration", "INT"),
+        ],
+    )
+    controller = add(
+        "AudioLoopController",
+        [1, 19.88, 1.0, 1234, "randomize", 25],
+        [
+            (n, t)
+            for n, t in [
+                ("start_index", "FLOAT"),
+                ("should_stop", "BOOLEAN"),
+                ("audio_duration", "FLOAT"),
+                ("iteration_seed", "INT"),
+                ("stride_seconds", "FLOAT"),
+            ]
+        ],
+    )
     e.connect(loop_open, 3, controller, "current_iteration", "INT", widget=True)
     e.connect(audio, 0, controller, "audio", "AUDIO")
     seed = add("PrimitiveInt", [1234, "fixed"], [("INT", "INT")])
     e.connect(seed, 0, controller, "seed", "INT", widget=True)
-    schedule = add("TimestampPromptSchedule", [1, 18.88, "0:00+: a woman with red hair is singing, medium shot", 0.0, True],
-                   [("prompt", "STRING"), ("next_prompt", "STRING"), ("blend_factor", "FLOAT"), ("current_time", "FLOAT")])
+    schedule = add(
+        "TimestampPromptSchedule",
+        [1, 18.88, "0:00+: a woman with red hair is singing, medium shot", 0.0, True],
+        [("prompt", "STRING"), ("next_prompt", "STRING"), ("blend_factor", "FLOAT"), ("current_time", "FLOAT")],
+    )
     e.connect(loop_open, 3, schedule, "current_iteration", "INT", widget=True)
     e.connect(controller, 4, schedule, "stride_seconds", "FLOAT", widget=True)
     encode_a = add("CachedTextEncode_AudioLoop", [""], [("CONDITIONING", "CONDITIONING")])
@@ -200,8 +239,10 @@ def test_audioloophelper_workflow_converts_and_passes_the_loop_checks(registry, 
     assert api[loop_open]["inputs"]["mode.iterations"] == [planner, 1]
     zero = next(n for n in api.values() if n["class_type"] == "ConditioningZeroOut")
     assert zero["inputs"]["conditioning"] == [select, 0]
-    assert not any(n["class_type"] in ("TimestampPromptSchedule", "CachedTextEncode_AudioLoop", "ConditioningBlend")
-                   for n in api.values())
+    assert not any(
+        n["class_type"] in ("TimestampPromptSchedule", "CachedTextEncode_AudioLoop", "ConditioningBlend")
+        for n in api.values()
+    )
     controller = next(n for n in api.values() if n["class_type"] == "AudioLoopController")
     assert controller["inputs"]["seed"][1] == 0 and controller["inputs"]["fps"] == 25  # AudioLoopHelper's name kept
 
@@ -212,8 +253,16 @@ def test_audioloophelper_workflow_converts_and_passes_the_loop_checks(registry, 
 
 def _controller_01(widgets: list, linked_seed: bool) -> dict:
     """A canvas from ltx-audioloop 0.1: the controller's seed input was called base_seed."""
-    document: dict = {"last_node_id": 0, "last_link_id": 0, "nodes": [], "links": [], "groups": [], "config": {},
-                      "extra": {}, "version": 0.4}
+    document: dict = {
+        "last_node_id": 0,
+        "last_link_id": 0,
+        "nodes": [],
+        "links": [],
+        "groups": [],
+        "config": {},
+        "extra": {},
+        "version": 0.4,
+    }
     e = GraphEditor(document, document)
     audio = e.add_node("LoadAudio", [0, 0], ["song.mp3", None, None], outputs=[("AUDIO", "AUDIO")])
     controller = e.add_node("AudioLoopController", [300, 0], widgets, outputs=[("start_index", "FLOAT")])
@@ -230,8 +279,9 @@ def test_controller_base_seed_migrates_to_seed(registry, linked_seed):
     if linked_seed:
         assert any(f.fix == "controller_seed" for f in audit_document(document, registry).findings)
     changes = apply_fix(document, "controller_seed", registry)
-    assert changes == ([f"AudioLoopController #2: input base_seed -> seed (control_after_generate 'fixed')"]
-                       if linked_seed else [])
+    assert changes == (
+        ["AudioLoopController #2: input base_seed -> seed (control_after_generate 'fixed')"] if linked_seed else []
+    )
     api = from_document(document, registry).api
     controller = next(n for n in api.values() if n["class_type"] == "AudioLoopController")
     assert controller["inputs"]["fps"] == 25 and controller["inputs"]["window_seconds"] == 19.88
@@ -246,15 +296,33 @@ def test_controller_base_seed_migrates_to_seed(registry, linked_seed):
 
 
 def test_controller_base_seed_migrates_in_api_graphs(registry):
-    graph = {"1": {"class_type": "AudioLoopController",
-                   "inputs": {"current_iteration": 1, "window_seconds": 19.88, "overlap_seconds": 2.0,
-                              "audio": ["2", 0], "base_seed": 7, "fps": 25}}}
+    graph = {
+        "1": {
+            "class_type": "AudioLoopController",
+            "inputs": {
+                "current_iteration": 1,
+                "window_seconds": 19.88,
+                "overlap_seconds": 2.0,
+                "audio": ["2", 0],
+                "base_seed": 7,
+                "fps": 25,
+            },
+        }
+    }
     assert apply_fix(graph, "controller_seed", registry) == ["AudioLoopController #1: input base_seed -> seed"]
     assert graph["1"]["inputs"]["seed"] == 7 and "base_seed" not in graph["1"]["inputs"]
     assert apply_fix(graph, "controller_seed", registry) == []
 
 
 def test_every_fix_is_listed_with_a_summary():
-    assert set(BREAKS) | {"iterations_from_planner", "preprocess_symmetry", "alh_to_ltx_audioloop", "batch_encode",
-                          "alh_legacy_widgets", "decoder_ltx_tiled", "drop_stale_links", "controller_seed"} <= set(FIXES)
+    assert set(BREAKS) | {
+        "iterations_from_planner",
+        "preprocess_symmetry",
+        "alh_to_ltx_audioloop",
+        "batch_encode",
+        "alh_legacy_widgets",
+        "decoder_ltx_tiled",
+        "drop_stale_links",
+        "controller_seed",
+    } <= set(FIXES)
     assert all(fix.summary for fix in FIXES.values())

@@ -12,7 +12,6 @@ patch uses (``clone``, ``model_options``, ``add_object_patch``, ``get_model_obje
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 
@@ -27,7 +26,7 @@ from ltx_audioloop.attention.nag import PRESETS, NagParams, nag_combine
 from ltx_audioloop.attention.nag_context import NegativeContext
 from ltx_audioloop.attention.nag_patch import PATCH_KEY, apply_nag, guided_rows
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
-
+from tests.conftest import FakePatcher
 
 # ----------------------------------------------------------------------------------------------
 # plain reference of the formula
@@ -268,61 +267,6 @@ class BaseModelStandIn(nn.Module):
         self.diffusion_model = diffusion_model
 
 
-_UNSET = object()
-
-
-def _resolve(obj, name):
-    *parents, last = name.split(".")
-    for part in parents:
-        obj = getattr(obj, part)
-    return obj, last
-
-
-class FakePatcher:
-    """ComfyUI ModelPatcher's object-patch and model_options behaviour, nothing else."""
-
-    def __init__(self, model):
-        self.model = model
-        self.model_options = {"transformer_options": {}}
-        self.object_patches = {}
-        self.object_patches_backup = {}
-
-    def clone(self):
-        n = FakePatcher(self.model)
-        n.object_patches = self.object_patches.copy()
-        n.model_options = copy.deepcopy(self.model_options)  # ComfyUI: deepcopy_list_dict
-        n.object_patches_backup = self.object_patches_backup  # shared, as in ComfyUI
-        return n
-
-    def add_object_patch(self, name, obj):
-        self.object_patches[name] = obj
-
-    def get_model_object(self, name):
-        if name in self.object_patches:
-            return self.object_patches[name]
-        if name in self.object_patches_backup:
-            return self.object_patches_backup[name]
-        obj, last = _resolve(self.model, name)
-        return getattr(obj, last)
-
-    def patch_model(self):
-        for key, value in self.object_patches.items():
-            obj, last = _resolve(self.model, key)
-            old = getattr(obj, last, _UNSET)
-            setattr(obj, last, value)
-            self.object_patches_backup.setdefault(key, old)
-        return self.model
-
-    def unpatch_model(self):
-        for key in list(self.object_patches_backup):
-            obj, last = _resolve(self.model, key)
-            old = self.object_patches_backup.pop(key)
-            if old is _UNSET:
-                delattr(obj, last)
-            else:
-                setattr(obj, last, old)
-
-
 def make_model(seed=0, **kwargs):
     torch.manual_seed(seed)
     dm = TinyAVModel(**kwargs)
@@ -372,9 +316,24 @@ def expected_one_block(dm, data, params, mask=None):
         (v_neg, a_neg), _ = dm._prepare_context(neg, 1, [data["vx"], data["ax"]])
         outs = []
         for x, c_pos, c_neg, attn, table, ptable, width in (
-            (data["vx"], v_pos, v_neg, block.attn2, block.scale_shift_table, block.prompt_scale_shift_table, dm.inner_dim),
-            (data["ax"], a_pos, a_neg, block.audio_attn2, block.audio_scale_shift_table,
-             block.audio_prompt_scale_shift_table, dm.audio_inner_dim),
+            (
+                data["vx"],
+                v_pos,
+                v_neg,
+                block.attn2,
+                block.scale_shift_table,
+                block.prompt_scale_shift_table,
+                dm.inner_dim,
+            ),
+            (
+                data["ax"],
+                a_pos,
+                a_neg,
+                block.audio_attn2,
+                block.audio_scale_shift_table,
+                block.audio_prompt_scale_shift_table,
+                dm.audio_inner_dim,
+            ),
         ):
             t = data["t"].view(1, 1, 1)
             timestep = t.expand(1, 1, 9 * width) * 0.1

@@ -7,10 +7,10 @@ expensive encoder would run.
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import weakref
-import zlib
 
 import pytest
 import torch
@@ -22,27 +22,11 @@ from ltx_audioloop.loop.geometry import loop_geometry, plan_loop
 from ltx_audioloop.loop.prompt_list import build_conditioning_schedule, entries_needed
 from ltx_audioloop.loop.text_cache import TextEncodeCache, encode_with_clip
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
+from tests.conftest import FakeClip
 
 STRIDE = 17.92  # window 19.88 s, overlap 2 s, 25 fps
 DIM = 64
 TOKENS = 16
-
-
-class CountingClip:
-    """Behaves like a ComfyUI CLIP for text encoding; counts encoder calls per text."""
-
-    def __init__(self, dim: int = DIM, tokens: int = TOKENS) -> None:
-        self.dim, self.tokens = dim, tokens
-        self.calls: list[str] = []
-
-    def tokenize(self, text):
-        return {"gemma": [(text, 1.0)]}
-
-    def encode_from_tokens_scheduled(self, tokens):
-        text = tokens["gemma"][0][0]
-        self.calls.append(text)
-        gen = torch.Generator().manual_seed(zlib.crc32(text.encode()))
-        return [[torch.randn(1, self.tokens, self.dim, generator=gen), {"attention_mask": torch.ones(1, self.tokens)}]]
 
 
 def batch_encode(clip, schedule, *, duration=180.0, stride=STRIDE, snap=True, frame_rate=25.0, blend=0.0):
@@ -58,7 +42,7 @@ REPEATS = "0:00-0:36: A singer\n0:36-1:12: B close-up\n1:12-1:48: A singer\n1:48
 
 
 def test_repeated_prompts_encoded_once_and_shared():
-    clip = CountingClip()
+    clip = FakeClip()
     conds, count, report, encoded = batch_encode(clip, REPEATS)
     assert count == len(conds) == entries_needed(180.0, STRIDE) == 12
     assert sorted(clip.calls) == ["A singer", "B close-up", "C wide shot"]
@@ -73,7 +57,7 @@ def test_repeated_prompts_encoded_once_and_shared():
             first[label] = i
     assert conds[0] is not conds[2] and conds[2] is not conds[6]
     # entries are the encoder's output with frame_rate written in
-    fresh = CountingClip()
+    fresh = FakeClip()
     for label, text in (("A", "A singer"), ("B", "B close-up"), ("C", "C wide shot")):
         expected = encode_with_clip(fresh, text)
         got = conds[first[label]]
@@ -84,7 +68,7 @@ def test_repeated_prompts_encoded_once_and_shared():
 
 
 def test_prompt_collapsing_under_snapping_is_never_encoded():
-    clip = CountingClip()
+    clip = FakeClip()
     schedule = "0:00-0:20: first\n0:20-0:25: too short to run\n0:25+: second"
     conds, count, report, encoded = batch_encode(clip, schedule)
     assert "too short to run" not in clip.calls
@@ -92,13 +76,13 @@ def test_prompt_collapsing_under_snapping_is_never_encoded():
     assert conds[0] is not conds[1] and all(c is conds[1] for c in conds[1:])
     assert "too short" not in report
     # without snapping the short entry is still skipped by every iteration start (0, 17.92, 35.84 ...)
-    clip2 = CountingClip()
+    clip2 = FakeClip()
     batch_encode(clip2, schedule, snap=False)
     assert "too short to run" not in clip2.calls and len(clip2.calls) == 2
 
 
 def test_blended_entries_equal_blend_of_the_two_prompts():
-    clip = CountingClip()
+    clip = FakeClip()
     schedule = "0:00+: calm verse\n0:54: loud chorus"  # 54 s snaps to 3 strides
     blend = 2 * STRIDE
     result = build_conditioning_schedule(schedule, lambda t: encode_with_clip(clip, t), STRIDE, 12, blend, True, 25.0)
@@ -117,17 +101,18 @@ def test_blended_entries_equal_blend_of_the_two_prompts():
         torch.testing.assert_close(conds[i][0][0], (1 - sel.blend) * a[0][0] + sel.blend * b[0][0])
         assert conds[i][0][1]["frame_rate"] == 25.0
     # the node gives the same list with the same two encoder calls
-    clip2 = CountingClip()
+    clip2 = FakeClip()
     node_conds, _, _, encoded = batch_encode(clip2, schedule, blend=blend)
     assert encoded == 2 and len(clip2.calls) == 2
     assert torch.equal(node_conds[2][0][0], conds[2][0][0])
 
 
 def test_frame_rate_zero_leaves_metadata_as_encoded():
-    clip = CountingClip()
+    clip = FakeClip()
     conds, _, _, _ = batch_encode(clip, "0:00+: only", frame_rate=0.0)
     assert set(conds[0][0][1]) == {"attention_mask"}
-    conds24, _, _, _ = batch_encode(CountingClip(), "0:00+: only", frame_rate=24.0)
+    # 18 s = 432 frames = 54 latent frames at 24 fps: a stride on the 24 fps grid
+    conds24, _, _, _ = batch_encode(FakeClip(), "0:00+: only", frame_rate=24.0, stride=18.0)
     assert conds24[0][0][1]["frame_rate"] == 24.0
 
 
@@ -137,7 +122,7 @@ def test_batch_encode_needs_a_clip():
 
 
 def test_select_inside_simulated_loop_never_encodes():
-    clip = CountingClip()
+    clip = FakeClip()
     conds, count, _, _ = batch_encode(clip, REPEATS)
     calls_before = len(clip.calls)
     select = NODE_CLASS_MAPPINGS["ConditioningSelectByIteration"]()
@@ -196,14 +181,14 @@ def cached_node():
 
 
 def test_cached_node_hits_and_misses(cached_node):
-    clip = CountingClip()
+    clip = FakeClip()
     first = cached_node.execute(clip, "a red coat")[0]
     second = cached_node.execute(clip, "a red coat")[0]
     assert clip.calls == ["a red coat"]
     assert second is not first and second[0][0] is first[0][0]
     cached_node.execute(clip, "a red coat ")  # not byte-identical
     assert clip.calls == ["a red coat", "a red coat "]
-    other = CountingClip()
+    other = FakeClip()
     third = cached_node.execute(other, "a red coat")[0]
     assert other.calls == ["a red coat"]
     assert torch.equal(third[0][0], first[0][0])
@@ -213,7 +198,7 @@ def test_cached_node_hits_and_misses(cached_node):
 
 def test_cache_is_bounded_lru():
     cache = TextEncodeCache(capacity=3)
-    clip = CountingClip()
+    clip = FakeClip()
     encode = lambda t: encode_with_clip(clip, t)  # noqa: E731
     for text in ("a", "b", "c"):
         cache.get_or_encode(clip, text, encode)
@@ -234,7 +219,7 @@ def test_cache_is_bounded_lru():
 @given(capacity=st.integers(1, 6), texts=st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=40))
 def test_cache_matches_reference_lru(capacity, texts):
     cache = TextEncodeCache(capacity=capacity)
-    clip = CountingClip(dim=2, tokens=1)
+    clip = FakeClip(dim=2, tokens=1)
     model: list[str] = []  # reference LRU, most recent last
     expected_calls = []
     for text in texts:
@@ -253,12 +238,12 @@ def test_cache_capacity_must_be_positive():
     with pytest.raises(ValueError, match="capacity"):
         TextEncodeCache(capacity=0)
     with pytest.raises(ValueError, match="text must be a string"):
-        TextEncodeCache().get_or_encode(CountingClip(), None, lambda t: [])
+        TextEncodeCache().get_or_encode(FakeClip(), None, lambda t: [])
 
 
 def test_mutating_result_does_not_change_cache():
     cache = TextEncodeCache(capacity=4)
-    clip = CountingClip()
+    clip = FakeClip()
     encode = lambda t: encode_with_clip(clip, t)  # noqa: E731
     first = cache.get_or_encode(clip, "x", encode)
     first.append(["junk", {}])
@@ -278,8 +263,8 @@ def test_mutating_result_does_not_change_cache():
 def test_dead_encoder_with_reused_id_does_not_hit():
     cache = TextEncodeCache(capacity=8)
     text = "same words"
-    old = CountingClip(dim=3)
-    stale = cache.get_or_encode(old, text, lambda t: encode_with_clip(old, t))
+    old = FakeClip(dim=3)
+    stale = cache.get_or_encode(old, text, functools.partial(encode_with_clip, old))
     old_id = id(old)
     ref = weakref.ref(old)
     del old
@@ -289,7 +274,7 @@ def test_dead_encoder_with_reused_id_does_not_hit():
     keep = []
     new = None
     for _ in range(64):
-        candidate = CountingClip(dim=5)
+        candidate = FakeClip(dim=5)
         if id(candidate) == old_id:
             new = candidate
             break
@@ -297,7 +282,7 @@ def test_dead_encoder_with_reused_id_does_not_hit():
     if new is None:
         # No natural collision: plant the dead entry under the new object's id, which is exactly
         # the state a reused id produces.
-        new = CountingClip(dim=5)
+        new = FakeClip(dim=5)
         key_old = next(iter(cache._entries))
         cache._entries[(id(new), text)] = cache._entries.pop(key_old)
     assert (id(new), text) in cache._entries
@@ -314,9 +299,9 @@ def test_dead_encoder_with_reused_id_does_not_hit():
 
 def test_cache_does_not_keep_encoder_alive():
     cache = TextEncodeCache()
-    clip = CountingClip()
+    clip = FakeClip()
     ref = weakref.ref(clip)
-    cache.get_or_encode(clip, "t", lambda t: encode_with_clip(clip, t))
+    cache.get_or_encode(clip, "t", functools.partial(encode_with_clip, clip))
     del clip
     gc.collect()
     assert ref() is None

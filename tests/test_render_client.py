@@ -21,9 +21,9 @@ import uuid
 
 import duckdb
 import pytest
+from aiohttp import WSMsgType, web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from aiohttp import WSMsgType, web
 
 from ltx_audioloop.cli import main
 from ltx_audioloop.render.binding import bind_inputs
@@ -32,6 +32,7 @@ from ltx_audioloop.render.progress import ProgressState
 from ltx_audioloop.render.transport import ComfyError, ComfyTransport, PromptValidationError
 from ltx_audioloop.render.workflow import resolve_workflow
 from ltx_audioloop.runs.tracker import RunTracker
+from tests.conftest import write_png, write_wav
 
 VIDEO_BYTES = b"\x00\x00\x00\x18ftypmp42fake-video"
 PNG_BYTES = b"\x89PNG\r\n\x1a\nfake"
@@ -337,25 +338,6 @@ def make_graph(steps=3, passes=3, mode="ok", loop=True) -> dict:
     if loop:
         graph["20"] = {"class_type": "TensorLoopOpen", "inputs": {"mode": "iterations", "iterations": passes - 1}}
     return graph
-
-
-def write_wav(path, seconds=0.1, rate=8000):
-    """A real (silent) 16-bit mono WAV: render checks its inputs before uploading them."""
-    import wave
-
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(b"\x00\x00" * int(seconds * rate))
-    return path
-
-
-def write_png(path):
-    from PIL import Image
-
-    Image.new("RGB", (8, 8), (200, 40, 40)).save(path)
-    return path
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ import pytest
 from ltx_audioloop.cli import main
 from ltx_audioloop.render.client import RenderJob, render
 from ltx_audioloop.render.transport import ComfyTransport
-from tests.test_render_client import make_graph, write_png, write_wav, write_workflow
+from tests.conftest import write_png, write_wav
+from tests.test_render_client import make_graph, write_workflow
 
 
 class ScriptedServer:

@@ -14,14 +14,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-import wave
 
 import pytest
 
 from ltx_audioloop.cli import main
 from ltx_audioloop.runs.tracker import GuardedTracker, RunTracker, TrackerError
-from ltx_audioloop.safeio import atomic_output, atomic_write, check_not_input, confined_path
 from ltx_audioloop.safeio import atomic as atomic_module
+from ltx_audioloop.safeio import atomic_output, atomic_write, check_not_input, confined_path
+from tests.conftest import write_wav
 
 
 def snapshot(folder):
@@ -48,15 +48,6 @@ def file_size_limit(limit_bytes):
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-
-
-def write_wav(path, seconds=1.0, rate=8000, frames=None):
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(b"\x10\x00\xf0\xff" * int(seconds * rate / 2))
-    return path
 
 
 # -- the atomic-write helper ---------------------------------------------------------------

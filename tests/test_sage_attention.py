@@ -8,7 +8,6 @@ reached it would give a visibly wrong result.
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import pytest
@@ -22,6 +21,7 @@ from ltx_audioloop.attention.router import DEFAULT_MODE, MODES, SAGE_KERNELS, ch
 from ltx_audioloop.attention.sage import SageAttentionOverride, SageStatus, sage_status
 from ltx_audioloop.attention.sdpa import chunked_over_batch_heads, sdpa_attention
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS
+from tests.conftest import FakePatcher
 
 AVAILABLE = SageStatus(sage2=True, sage3=True, cuda=True)
 
@@ -248,9 +248,11 @@ def test_kernel_errors_fall_back_and_are_logged_once(caplog):
         outs = [override(None, q, k, v, 4) for _ in range(3)]
     assert override.fallbacks == 3
     assert sum("kernel exploded" in r.getMessage() for r in caplog.records) == 1
-    torch.testing.assert_close(outs[0].double(), to_layout(reference_attention(q, k, v, 4), False), rtol=1e-5, atol=1e-5)
-    strict = SageAttentionOverride("auto_mask_aware", fallback_on_error=False, status=AVAILABLE, kernel_fn=kernel,
-                                   sage_device_types=("cpu",))
+    expected = to_layout(reference_attention(q, k, v, 4), False)
+    torch.testing.assert_close(outs[0].double(), expected, rtol=1e-5, atol=1e-5)
+    strict = SageAttentionOverride(
+        "auto_mask_aware", fallback_on_error=False, status=AVAILABLE, kernel_fn=kernel, sage_device_types=("cpu",)
+    )
     with pytest.raises(RuntimeError, match="kernel exploded"):
         strict(None, q, k, v, 4)
 
@@ -265,20 +267,6 @@ def test_low_precision_off_uses_pytorch():
 
 # ----------------------------------------------------------------------------------------------
 # the node on a machine without SageAttention (this one)
-
-
-class FakePatcher:
-    """ComfyUI ModelPatcher's clone() and model_options, which the node uses."""
-
-    def __init__(self):
-        self.model = object()
-        self.model_options = {"transformer_options": {}}
-
-    def clone(self):
-        n = FakePatcher()
-        n.model = self.model
-        n.model_options = copy.deepcopy(self.model_options)
-        return n
 
 
 def test_node_without_sage_runs_pytorch_attention_after_one_warning(caplog, monkeypatch):
@@ -298,8 +286,9 @@ def test_node_without_sage_runs_pytorch_attention_after_one_warning(caplog, monk
     mask = torch.randn(9, 7)
     for m in (None, mask):
         out = override(None, q, k, v, 4, mask=m, transformer_options={}, _inside_attn_wrapper=True)
-        torch.testing.assert_close(out.double(), to_layout(reference_attention(q, k, v, 4, m), False),
-                                   rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            out.double(), to_layout(reference_attention(q, k, v, 4, m), False), rtol=1e-5, atol=1e-5
+        )
     assert set(override.counts) == {"sdpa"}
     (same,) = node.execute(base, "disabled", True, 0)
     assert same is base
@@ -312,6 +301,7 @@ def test_node_rejects_a_negative_skip():
 
 def test_all_kernel_names_route_somewhere():
     for mode in SAGE_KERNELS:
-        kernel, _ = choose_kernel(mode, has_mask=False, q_len=4096, head_dim=64, on_cuda=True,
-                                  sage2_available=True, sage3_available=True)
+        kernel, _ = choose_kernel(
+            mode, has_mask=False, q_len=4096, head_dim=64, on_cuda=True, sage2_available=True, sage3_available=True
+        )
         assert kernel == mode

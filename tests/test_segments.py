@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from ltx_audioloop.cli import main
 from ltx_audioloop.loop.geometry import frames_covering, loop_geometry
 from ltx_audioloop.render.segments import plan_segments, quietness_from_levels, segment_count, shift_schedule
-from tests.test_render_client import FakeComfy, make_graph, write_png, write_wav, write_workflow
+from tests.conftest import write_png, write_wav
+from tests.test_render_client import FakeComfy, make_graph, write_workflow
 
 
 @settings(max_examples=200, deadline=None)
@@ -82,9 +83,28 @@ def test_segmented_render_joins_to_the_audio_length(tmp_path, capsys):
         image = write_png(tmp_path / "face.png")
         workflow = write_workflow(tmp_path, make_graph(steps=1, passes=1, loop=False))
         out = tmp_path / "out"
-        args = ["render", str(audio), str(image), "--workflow", str(workflow), "--server", server.url, "--out", str(out),
-                "--segments", "3", "--window", "1", "--overlap", "0.3", "--no-analyze", "--poll", "0.05",
-                "--db", str(tmp_path / "runs.duckdb")]
+        args = [
+            "render",
+            str(audio),
+            str(image),
+            "--workflow",
+            str(workflow),
+            "--server",
+            server.url,
+            "--out",
+            str(out),
+            "--segments",
+            "3",
+            "--window",
+            "1",
+            "--overlap",
+            "0.3",
+            "--no-analyze",
+            "--poll",
+            "0.05",
+            "--db",
+            str(tmp_path / "runs.duckdb"),
+        ]
         assert main(args) == 0, capsys.readouterr()
         joined = out / "joined.mp4"
         levels = grey_levels(joined)
@@ -96,8 +116,24 @@ def test_segmented_render_joins_to_the_audio_length(tmp_path, capsys):
         cuts = [i for i in range(1, len(levels)) if levels[i] < levels[i - 1] - 10]
         assert cuts and all(c % 24 == 0 for c in cuts) and len(cuts) == 2
         report = out / "metrics.json"
-        assert main(["metrics", str(joined), "--cuts", ",".join(str(c) for c in cuts), "--window", "1",
-                     "--overlap", "0.3", "--json-out", str(report), "--no-track"]) == 0
+        assert (
+            main(
+                [
+                    "metrics",
+                    str(joined),
+                    "--cuts",
+                    ",".join(str(c) for c in cuts),
+                    "--window",
+                    "1",
+                    "--overlap",
+                    "0.3",
+                    "--json-out",
+                    str(report),
+                    "--no-track",
+                ]
+            )
+            == 0
+        )
         scored = json.loads(report.read_text())
         assert [s["frame"] for s in scored["cut_seams"]] == cuts and scored["summary"]["cut_seam_max"] > 3
         assert main(args) == 0  # run again: every segment skipped, joined again

@@ -169,7 +169,8 @@ def test_pass_bar_found_by_column_scan(plan_180, image_180):
     layout = timeline_layout(plan_180)
     window = plan_180.windows[3]
     x = layout.x(window.start_seconds) + 1
-    hits = [y for y in range(layout.lanes_top, layout.lanes_bottom) if pixel(image_180, x, y) == timeline.CONTEXT_COLOUR]
+    hits = [y for y in range(layout.lanes_top, layout.lanes_bottom)
+            if pixel(image_180, x, y) == timeline.CONTEXT_COLOUR]
     top, bottom = layout.lane_bar(3)
     assert hits and min(hits) >= top and max(hits) <= bottom
 

@@ -17,13 +17,19 @@ SECONDS = 14.0
 SPANS = [(1.5, 3.5), (7.0, 9.2)]
 TRUTH = sum(b - a for a, b in SPANS) / SECONDS  # 0.30
 
-VOWELS = {"a": (730, 1090, 2440), "i": (270, 2290, 3010), "u": (300, 870, 2240), "e": (530, 1840, 2480), "o": (570, 840, 2410)}
+VOWELS = {
+    "a": (730, 1090, 2440),
+    "i": (270, 2290, 3010),
+    "u": (300, 870, 2240),
+    "e": (530, 1840, 2480),
+    "o": (570, 840, 2410),
+}
 
 
 def _formant_gain(freq, formants, bandwidth=90.0):
     g = np.zeros_like(freq)
     for k, f in enumerate(formants):
-        g += (0.5 ** k) / (1 + ((freq - f) / (bandwidth * (1 + k))) ** 2)
+        g += (0.5**k) / (1 + ((freq - f) / (bandwidth * (1 + k))) ** 2)
     return g
 
 
@@ -37,8 +43,8 @@ def voice(f0, vowel_track, rate, amp):
         fk = k * f0
         g = np.zeros(n)
         for j in range(3):
-            g += (0.6 ** j) / (1 + ((fk - vowel_track[:, j]) / (80.0 * (1 + j))) ** 2)
-        g *= (fk < rate / 2 - 500) / k ** 0.5
+            g += (0.6**j) / (1 + ((fk - vowel_track[:, j]) / (80.0 * (1 + j))) ** 2)
+        g *= (fk < rate / 2 - 500) / k**0.5
         out += g * np.sin(k * phase)
     out /= max(1e-9, np.abs(out).max())
     return out * amp
@@ -51,7 +57,9 @@ def speech(seconds, spans, rate, rng, level=0.3):
     for a, b in spans:
         on[(t >= a) & (t < b)] = 1
     # syllables ~4.5 Hz: each syllable a vowel with amplitude hump, short gaps
-    syl = np.zeros(n); vt = np.zeros((n, 3)); f0 = np.zeros(n)
+    syl = np.zeros(n)
+    vt = np.zeros((n, 3))
+    f0 = np.zeros(n)
     names = list(VOWELS)
     pos = 0.0
     base = 110 + 30 * rng.random()
@@ -69,7 +77,8 @@ def speech(seconds, spans, rate, rng, level=0.3):
     f0 = np.where(f0 > 0, f0, base)
     vt[vt[:, 0] == 0] = VOWELS["a"]
     # smooth f0
-    k = int(0.03 * rate); f0 = np.convolve(f0, np.ones(k) / k, mode="same")
+    k = int(0.03 * rate)
+    f0 = np.convolve(f0, np.ones(k) / k, mode="same")
     return voice(f0, vt, rate, syl * on * level)
 
 
@@ -80,16 +89,23 @@ def singing(seconds, spans, rate, rng, level=0.3, vibrato_cents=40.0):
     for a, b in spans:
         on[(t >= a) & (t < b)] = 1
     notes = [220.0 * 2 ** (s / 12) for s in (0, 2, 3, 5, 7, 3, 0, -2)]
-    f0 = np.zeros(n); vt = np.zeros((n, 3)); amp = np.zeros(n)
-    names = list(VOWELS); pos = 0.0; i = 0
+    f0 = np.zeros(n)
+    vt = np.zeros((n, 3))
+    amp = np.zeros(n)
+    names = list(VOWELS)
+    pos = 0.0
+    i = 0
     while pos < seconds:
         d = rng.uniform(0.4, 0.9)
         i0, i1 = int(pos * rate), min(n, int((pos + d) * rate))
-        f0[i0:i1] = notes[i % len(notes)]; vt[i0:i1] = VOWELS[names[rng.integers(5)]]
+        f0[i0:i1] = notes[i % len(notes)]
+        vt[i0:i1] = VOWELS[names[rng.integers(5)]]
         u = np.linspace(0, 1, i1 - i0)
         amp[i0:i1] = np.minimum(1, np.minimum(u, 1 - u) * 12)
-        pos += d; i += 1
-    k = int(0.06 * rate); f0 = np.convolve(f0, np.ones(k) / k, mode="same")
+        pos += d
+        i += 1
+    k = int(0.06 * rate)
+    f0 = np.convolve(f0, np.ones(k) / k, mode="same")
     vt = np.stack([np.convolve(vt[:, j], np.ones(k) / k, mode="same") for j in range(3)], axis=1)
     vt[vt[:, 0] < 100] = VOWELS["a"]
     f0 = np.maximum(f0, 100) * 2 ** (vibrato_cents / 1200 * np.sin(2 * math.pi * 5.5 * t))
@@ -118,12 +134,13 @@ def bass(seconds, rate, level=0.25, beat=0.5):
     roots = np.array([55.0, 55.0, 73.42, 65.41, 49.0, 55.0, 82.41, 73.42])
     f = roots[(t // beat).astype(int) % len(roots)]
     ph = 2 * math.pi * np.cumsum(f) / rate
-    x = sum(np.sin(k * ph) / k ** 1.5 for k in range(1, 6))
+    x = sum(np.sin(k * ph) / k**1.5 for k in range(1, 6))
     return level * x / np.abs(x).max()
 
 
 def drums(seconds, rate, rng, level=0.4, beat=0.5):
-    n = int(seconds * rate); t = np.arange(n) / rate
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
     pb = np.mod(t, beat)
     kick = np.sin(2 * math.pi * 50 * pb * (1 + np.exp(-pb * 30))) * np.exp(-pb * 14)
     noise = rng.standard_normal(n)
@@ -133,7 +150,6 @@ def drums(seconds, rate, rng, level=0.4, beat=0.5):
     ps = np.mod(t + beat, 2 * beat)
     snare = (noise * 0.5 + np.sin(2 * math.pi * 190 * ps)) * np.exp(-ps * 20) * 0.5
     return level * (kick + hats + snare)
-
 
 
 def _sine_pad(seconds, rate):
@@ -152,12 +168,16 @@ def _fraction(wave: np.ndarray) -> float:
 
 
 MIXES = {
-    "speech over a sine pad and a kick": lambda r: speech(SECONDS, SPANS, RATE, r) + _sine_pad(SECONDS, RATE) + _kick(SECONDS, RATE),
-    "speech over chords, bass and drums": lambda r: speech(SECONDS, SPANS, RATE, r) + chords(SECONDS, RATE)
-    + bass(SECONDS, RATE) + drums(SECONDS, RATE, r),
+    "speech over a sine pad and a kick": lambda r: (
+        speech(SECONDS, SPANS, RATE, r) + _sine_pad(SECONDS, RATE) + _kick(SECONDS, RATE)
+    ),
+    "speech over chords, bass and drums": lambda r: (
+        speech(SECONDS, SPANS, RATE, r) + chords(SECONDS, RATE) + bass(SECONDS, RATE) + drums(SECONDS, RATE, r)
+    ),
     "singing over a harmonic pad": lambda r: singing(SECONDS, SPANS, RATE, r) + pad(SECONDS, RATE),
-    "singing over chords, bass and drums": lambda r: singing(SECONDS, SPANS, RATE, r) + chords(SECONDS, RATE)
-    + bass(SECONDS, RATE) + drums(SECONDS, RATE, r),
+    "singing over chords, bass and drums": lambda r: (
+        singing(SECONDS, SPANS, RATE, r) + chords(SECONDS, RATE) + bass(SECONDS, RATE) + drums(SECONDS, RATE, r)
+    ),
 }
 
 
@@ -169,9 +189,11 @@ def test_vocal_activity_is_within_a_tenth_of_the_truth_over_pitched_backings(nam
 @pytest.mark.parametrize("backing", ["sine pad and kick", "harmonic pad and drums", "chords, bass and drums"])
 def test_backings_alone_hold_no_voice(backing):
     r = np.random.default_rng(2)
-    wave = {"sine pad and kick": lambda: _sine_pad(SECONDS, RATE) + _kick(SECONDS, RATE),
-            "harmonic pad and drums": lambda: pad(SECONDS, RATE) + drums(SECONDS, RATE, r),
-            "chords, bass and drums": lambda: chords(SECONDS, RATE) + bass(SECONDS, RATE) + drums(SECONDS, RATE, r)}[backing]()
+    wave = {
+        "sine pad and kick": lambda: _sine_pad(SECONDS, RATE) + _kick(SECONDS, RATE),
+        "harmonic pad and drums": lambda: pad(SECONDS, RATE) + drums(SECONDS, RATE, r),
+        "chords, bass and drums": lambda: chords(SECONDS, RATE) + bass(SECONDS, RATE) + drums(SECONDS, RATE, r),
+    }[backing]()
     assert _fraction(wave) < 0.1
 
 

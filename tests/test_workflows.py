@@ -218,7 +218,9 @@ def test_audit_loop_guide_not_cropped(primary_api, registry):
 
 def test_audit_crop_with_the_wrong_conditioning(primary_api, registry):
     def change(g):
-        g[_find(g, "LTXVCropGuides")]["inputs"]["positive"] = [_find(g, "ConditioningSelectByIteration", "this iteration"), 0]
+        selected = _find(g, "ConditioningSelectByIteration", "this iteration")
+        g[_find(g, "LTXVCropGuides")]["inputs"]["positive"] = [selected, 0]
+
     assert "loop_cropguides" in _checks(_audit(_broken(primary_api, change), registry))
 
 
@@ -226,18 +228,29 @@ def test_audit_text_encoder_in_the_loop(primary_api, registry):
     def change(g):
         clip = _find(g, "LTXAVTextEncoderLoader")
         select = _find(g, "ConditioningSelectByIteration", "this iteration")
-        g["900"] = {"class_type": "CLIPTextEncode", "inputs": {"text": "a woman singing", "clip": [clip, 0]},
-                    "_meta": {"title": "encode in loop"}}
-        g["901"] = {"class_type": "ConditioningZeroOut", "inputs": {"conditioning": ["900", 0]}, "_meta": {"title": "z"}}
+        g["900"] = {
+            "class_type": "CLIPTextEncode",
+            "inputs": {"text": "a woman singing", "clip": [clip, 0]},
+            "_meta": {"title": "encode in loop"},
+        }
+        g["901"] = {
+            "class_type": "ConditioningZeroOut",
+            "inputs": {"conditioning": ["900", 0]},
+            "_meta": {"title": "z"},
+        }
         guide = _find(g, "LTXVAddGuide")
         g[guide]["inputs"]["positive"] = ["901", 0]
         g["901"]["inputs"]["conditioning"] = ["900", 0]
         g["900"]["inputs"]["text"] = "x"
         # make the encoder depend on the loop: its text comes from nowhere, but its consumer is in the body;
         # tie it to the iteration through a conditioning combine with the selected prompt
-        g["902"] = {"class_type": "ConditioningCombine", "inputs": {"conditioning_1": ["901", 0],
-                    "conditioning_2": [select, 0]}, "_meta": {"title": "c"}}
+        g["902"] = {
+            "class_type": "ConditioningCombine",
+            "inputs": {"conditioning_1": ["901", 0], "conditioning_2": [select, 0]},
+            "_meta": {"title": "c"},
+        }
         g[guide]["inputs"]["positive"] = ["902", 0]
+
     report = _audit(_broken(primary_api, change), registry)
     # the encoder itself only depends on the loader, so it is outside the body: no finding for it,
     # which is right (ComfyUI runs it once); an encoder whose input depends on the iteration is in it
@@ -246,12 +259,20 @@ def test_audit_text_encoder_in_the_loop(primary_api, registry):
     def change_in_loop(g):
         change(g)
         planner = _find(g, "TimestampPromptScheduleBatchEncode")
-        g["903"] = {"class_type": "TimestampPromptSchedule",
-                    "inputs": {"current_iteration": [_find(g, "TensorLoopOpen"), 3], "stride_seconds": 17.92,
-                               "schedule": "0:00+: a", "blend_seconds": 0.0, "snap_boundaries": True},
-                    "_meta": {"title": "in-loop schedule"}}
+        g["903"] = {
+            "class_type": "TimestampPromptSchedule",
+            "inputs": {
+                "current_iteration": [_find(g, "TensorLoopOpen"), 3],
+                "stride_seconds": 17.92,
+                "schedule": "0:00+: a",
+                "blend_seconds": 0.0,
+                "snap_boundaries": True,
+            },
+            "_meta": {"title": "in-loop schedule"},
+        }
         g["900"]["inputs"]["text"] = ["903", 0]
         assert planner
+
     report = _audit(_broken(primary_api, change_in_loop), registry)
     assert "text_encoder_in_loop" in _checks(report)
     assert {f.node for f in report.findings if f.check == "text_encoder_in_loop"} >= {"900", "903"}
@@ -273,21 +294,32 @@ def test_audit_ancestral_sampler_and_cfg(primary_api, registry):
     def change(g):
         g[_find(g, "KSamplerSelect")]["inputs"]["sampler_name"] = "euler_ancestral"
         g[_find(g, "CFGGuider")]["inputs"]["cfg"] = 3.0
+
     assert {"sampler", "cfg"} <= _checks(_audit(_broken(primary_api, change), registry))
 
 
 def _add_whole_decode(g, size=512, overlap=64):
     writer = g[_find(g, "AudioLoopSaveVideo")]["inputs"]
-    g["9999"] = {"class_type": "VAEDecodeTiled", "_meta": {"title": "Decode the whole song"},
-                 "inputs": {"samples": writer["latent"], "vae": writer["vae"], "tile_size": 512, "overlap": 64,
-                            "temporal_size": size, "temporal_overlap": overlap}}
+    g["9999"] = {
+        "class_type": "VAEDecodeTiled",
+        "_meta": {"title": "Decode the whole song"},
+        "inputs": {
+            "samples": writer["latent"],
+            "vae": writer["vae"],
+            "tile_size": 512,
+            "overlap": 64,
+            "temporal_size": size,
+            "temporal_overlap": overlap,
+        },
+    }
     g["9998"] = {"class_type": "PreviewImage", "_meta": {"title": "Preview"}, "inputs": {"images": ["9999", 0]}}
 
 
 def test_audit_decoder_tiles_against_the_stride(primary_api, registry):
     assert "decoder_tiles" in _checks(_audit(_broken(primary_api, lambda g: _add_whole_decode(g, 64, 8)), registry))
-    assert "decoder_tiles" not in _checks(_audit(_broken(primary_api, lambda g: _add_whole_decode(g, 512, 64)),
-                                                 registry))
+    assert "decoder_tiles" not in _checks(
+        _audit(_broken(primary_api, lambda g: _add_whole_decode(g, 512, 64)), registry)
+    )
 
 
 def test_audit_whole_video_decode_after_the_loop(primary_api, registry):
@@ -304,6 +336,7 @@ def test_audit_frame_rates(primary_api, registry):
 def test_audit_av_latent_collected(primary_api, registry):
     def change(g):
         g[_find(g, "TensorLoopClose")]["inputs"]["processed"] = [_find(g, "SamplerCustomAdvanced", "Iteration"), 0]
+
     assert "loop_av_latent" in _checks(_audit(_broken(primary_api, change), registry))
 
 
@@ -311,6 +344,7 @@ def test_audit_snap_off_and_unknown_input(primary_api, registry):
     def change(g):
         g[_find(g, "TimestampPromptScheduleBatchEncode")]["inputs"]["snap_boundaries"] = False
         g[_find(g, "AudioLoopController")]["inputs"]["base_seed"] = 5  # ltx-audioloop 0.1's name
+
     report = _audit(_broken(primary_api, change), registry)
     assert "schedule_snap" in _checks(report, "warning")
     assert [f.fix for f in report.findings if f.check == "unknown_input"] == ["controller_seed"]
@@ -332,36 +366,101 @@ def _subgraph_document() -> dict:
     """LoadImage -> [subgraph: IMAGE -> LTXVPreprocess -> IMAGE] -> PreviewImage."""
     sub_id = "0b8e4c1e-1111-4a4a-9a9a-123456789abc"
     return {
-        "last_node_id": 3, "last_link_id": 2, "version": 0.4, "groups": [], "config": {}, "extra": {},
+        "last_node_id": 3,
+        "last_link_id": 2,
+        "version": 0.4,
+        "groups": [],
+        "config": {},
+        "extra": {},
         "nodes": [
-            {"id": 1, "type": "LoadImage", "pos": [0, 0], "size": [300, 300], "mode": 0, "inputs": [],
-             "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [1]}, {"name": "MASK", "type": "MASK", "links": []}],
-             "widgets_values": ["a.png", "image"]},
-            {"id": 2, "type": sub_id, "pos": [400, 0], "size": [300, 100], "mode": 0,
-             "inputs": [{"name": "image", "type": "IMAGE", "link": 1}],
-             "outputs": [{"name": "image", "type": "IMAGE", "links": [2]}], "widgets_values": []},
-            {"id": 3, "type": "PreviewImage", "pos": [800, 0], "size": [300, 300], "mode": 0,
-             "inputs": [{"name": "images", "type": "IMAGE", "link": 2}], "outputs": [], "widgets_values": []},
+            {
+                "id": 1,
+                "type": "LoadImage",
+                "pos": [0, 0],
+                "size": [300, 300],
+                "mode": 0,
+                "inputs": [],
+                "outputs": [
+                    {"name": "IMAGE", "type": "IMAGE", "links": [1]},
+                    {"name": "MASK", "type": "MASK", "links": []},
+                ],
+                "widgets_values": ["a.png", "image"],
+            },
+            {
+                "id": 2,
+                "type": sub_id,
+                "pos": [400, 0],
+                "size": [300, 100],
+                "mode": 0,
+                "inputs": [{"name": "image", "type": "IMAGE", "link": 1}],
+                "outputs": [{"name": "image", "type": "IMAGE", "links": [2]}],
+                "widgets_values": [],
+            },
+            {
+                "id": 3,
+                "type": "PreviewImage",
+                "pos": [800, 0],
+                "size": [300, 300],
+                "mode": 0,
+                "inputs": [{"name": "images", "type": "IMAGE", "link": 2}],
+                "outputs": [],
+                "widgets_values": [],
+            },
         ],
         "links": [[1, 1, 0, 2, 0, "IMAGE"], [2, 2, 0, 3, 0, "IMAGE"]],
-        "definitions": {"subgraphs": [{
-            "id": sub_id, "name": "prep", "inputNode": {"id": -10}, "outputNode": {"id": -20},
-            "inputs": [{"name": "image", "type": "IMAGE", "linkIds": [10]}],
-            "outputs": [{"name": "image", "type": "IMAGE", "linkIds": [11]}],
-            "nodes": [{"id": 5, "type": "LTXVPreprocess", "pos": [0, 0], "size": [300, 100], "mode": 0,
-                       "inputs": [{"name": "image", "type": "IMAGE", "link": 10}],
-                       "outputs": [{"name": "output_image", "type": "IMAGE", "links": [11]}], "widgets_values": [18]}],
-            "links": [{"id": 10, "origin_id": -10, "origin_slot": 0, "target_id": 5, "target_slot": 0, "type": "IMAGE"},
-                      {"id": 11, "origin_id": 5, "origin_slot": 0, "target_id": -20, "target_slot": 0, "type": "IMAGE"}],
-        }]},
+        "definitions": {
+            "subgraphs": [
+                {
+                    "id": sub_id,
+                    "name": "prep",
+                    "inputNode": {"id": -10},
+                    "outputNode": {"id": -20},
+                    "inputs": [{"name": "image", "type": "IMAGE", "linkIds": [10]}],
+                    "outputs": [{"name": "image", "type": "IMAGE", "linkIds": [11]}],
+                    "nodes": [
+                        {
+                            "id": 5,
+                            "type": "LTXVPreprocess",
+                            "pos": [0, 0],
+                            "size": [300, 100],
+                            "mode": 0,
+                            "inputs": [{"name": "image", "type": "IMAGE", "link": 10}],
+                            "outputs": [{"name": "output_image", "type": "IMAGE", "links": [11]}],
+                            "widgets_values": [18],
+                        }
+                    ],
+                    "links": [
+                        {
+                            "id": 10,
+                            "origin_id": -10,
+                            "origin_slot": 0,
+                            "target_id": 5,
+                            "target_slot": 0,
+                            "type": "IMAGE",
+                        },
+                        {
+                            "id": 11,
+                            "origin_id": 5,
+                            "origin_slot": 0,
+                            "target_id": -20,
+                            "target_slot": 0,
+                            "type": "IMAGE",
+                        },
+                    ],
+                }
+            ]
+        },
     }
 
 
 def test_subgraphs_are_flattened(registry):
     loaded = from_document(_subgraph_document(), registry)
     assert loaded.findings == []
-    assert loaded.api["2:5"] == {"class_type": "LTXVPreprocess", "inputs": {"img_compression": 18, "image": ["1", 0]},
-                                 "_meta": {"title": "LTXV Preprocess"}}
+    assert loaded.api["2:5"] == {
+        "class_type": "LTXVPreprocess",
+        "inputs": {"img_compression": 18, "image": ["1", 0]},
+        "_meta": {"title": "LTXV Preprocess"},
+    }
     assert loaded.api["3"]["inputs"] == {"images": ["2:5", 0]}
 
 
@@ -384,19 +483,43 @@ def test_bypassed_and_muted_nodes_follow_the_frontend(registry):
 
 # -- the frontend's legacy widgets_values migration --------------------------------------------
 
+
 def _loop_close_canvas(values: list) -> dict:
-    return {"last_node_id": 1, "last_link_id": 0, "links": [], "groups": [], "config": {}, "extra": {}, "version": 0.4,
-            "nodes": [{"id": 1, "type": "TensorLoopClose", "pos": [0, 0], "size": [270, 150], "flags": {}, "order": 0,
-                       "mode": 0, "inputs": [], "outputs": [{"name": "output", "type": "*", "links": None}],
-                       "properties": {}, "widgets_values": values}]}
+    return {
+        "last_node_id": 1,
+        "last_link_id": 0,
+        "links": [],
+        "groups": [],
+        "config": {},
+        "extra": {},
+        "version": 0.4,
+        "nodes": [
+            {
+                "id": 1,
+                "type": "TensorLoopClose",
+                "pos": [0, 0],
+                "size": [270, 150],
+                "flags": {},
+                "order": 0,
+                "mode": 0,
+                "inputs": [],
+                "outputs": [{"name": "output", "type": "*", "links": None}],
+                "properties": {},
+                "widgets_values": values,
+            }
+        ],
+    }
 
 
-@pytest.mark.parametrize(("values", "frames"), [
-    ([True, "start", 1], 8),         # [accumulate, overlap, stop] signature: the frontend drops the 1
-    ([True, "start", 1, None], 1),   # our padding: the migration does not fire, the pad is ignored
-    ([True, "start"], 8),            # a list that ends early: the widget keeps its default
-    ([True, "end", 3, None], 3),
-])
+@pytest.mark.parametrize(
+    ("values", "frames"),
+    [
+        ([True, "start", 1], 8),  # [accumulate, overlap, stop] signature: the frontend drops the 1
+        ([True, "start", 1, None], 1),  # our padding: the migration does not fire, the pad is ignored
+        ([True, "start"], 8),  # a list that ends early: the widget keeps its default
+        ([True, "end", 3, None], 3),
+    ],
+)
 def test_canvas_reads_dynamic_sub_values_as_the_frontend_does(registry, values, frames):
     api = from_document(_loop_close_canvas(values), registry).api
     assert api["1"]["inputs"]["overlap.overlap_frames"] == frames

@@ -105,22 +105,28 @@ def decode_chunks(samples, decode: Callable, chunk_latent_frames: int = DEFAULT_
     without a batch axis). ``on_chunk(chunk, total)`` runs before each chunk (progress, cancel).
     """
     if getattr(samples, "ndim", None) != 5:
-        raise ValueError(f"samples: expected a video latent [batch, channels, frames, height, width], got shape "
-                         f"{tuple(getattr(samples, 'shape', ()))}; wire the loop's video latent (separate AV latents first)")
+        raise ValueError(
+            f"samples: expected a video latent [batch, channels, frames, height, width], got shape "
+            f"{tuple(getattr(samples, 'shape', ()))}; wire the loop's video latent (separate AV latents first)"
+        )
     if samples.shape[0] != 1:
-        raise ValueError(f"samples: the latent holds a batch of {samples.shape[0]} videos; this node writes one. "
-                         "Split the batch (LatentFromBatch) and write each")
+        raise ValueError(
+            f"samples: the latent holds a batch of {samples.shape[0]} videos; this node writes one. "
+            "Split the batch (LatentFromBatch) and write each"
+        )
     plan = plan_chunks(int(samples.shape[2]), chunk_latent_frames, context_latent_frames)
     for chunk in plan:
         if on_chunk is not None:
             on_chunk(chunk, len(plan))
-        decoded = decode(samples[:, :, chunk.decode_start:chunk.decode_end])
+        decoded = decode(samples[:, :, chunk.decode_start : chunk.decode_end])
         frames_axis = 1 if decoded.ndim == 5 else 0
         got = int(decoded.shape[frames_axis])
         if got != chunk.decoded_frames:
-            raise ValueError(f"vae: decoding {chunk.decode_end - chunk.decode_start} latent frames gave {got} pixel "
-                             f"frames, expected {chunk.decoded_frames} (8 per latent frame after the first); this node "
-                             "needs an LTX-Video VAE")
+            raise ValueError(
+                f"vae: decoding {chunk.decode_end - chunk.decode_start} latent frames gave {got} pixel "
+                f"frames, expected {chunk.decoded_frames} (8 per latent frame after the first); this node "
+                "needs an LTX-Video VAE"
+            )
         kept = decoded.narrow(frames_axis, chunk.keep_start, chunk.kept_frames)
         del decoded
         yield to_uint8_frames(kept)

@@ -19,7 +19,8 @@ def vae_chunk_decoder(vae, spatial_tile_size: int = 0) -> Callable:
     the device runs out of memory.
     """
     if isinstance(spatial_tile_size, bool) or not isinstance(spatial_tile_size, int) or spatial_tile_size < 0:
-        raise ValueError(f"spatial_tile_size must be 0 (whole frames) or a tile size in pixels, got {spatial_tile_size!r}")
+        raise ValueError("spatial_tile_size must be 0 (whole frames) or a tile size in pixels, got "
+                         f"{spatial_tile_size!r}")
     if spatial_tile_size == 0:
         return vae.decode
     compression = vae.spacial_compression_decode()

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-
-import av
 from pathlib import Path
 from typing import Callable
+
+import av
 
 from ..safeio import atomic_output
 from .chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES, decode_chunks, pixel_frames, plan_chunks

@@ -70,7 +70,13 @@ class StreamingVideoWriter:
         check_encoder_options(codec, crf, pixel_format, fps, container, preset)
         self.path = Path(path)
         self.rate = frame_rate(fps)
-        self.codec, self.crf, self.pixel_format, self.container_name, self.preset = codec, crf, pixel_format, container, preset
+        self.codec, self.crf, self.pixel_format, self.container_name, self.preset = (
+            codec,
+            crf,
+            pixel_format,
+            container,
+            preset,
+        )
         self.audio = audio
         self.metadata = metadata or {}
         self.frames = 0
@@ -86,8 +92,9 @@ class StreamingVideoWriter:
         if self.width < 2 or self.height < 2:
             raise ValueError(f"decoded frames are {width}x{height}; the encoder needs at least 2x2")
         options = {"movflags": "use_metadata_tags"} if self.container_name == "mp4" else {}
-        self._out = av.open(str(self.path), "w", format="mp4" if self.container_name == "mp4" else "matroska",
-                            options=options)
+        self._out = av.open(
+            str(self.path), "w", format="mp4" if self.container_name == "mp4" else "matroska", options=options
+        )
         for key, value in self.metadata.items():
             self._out.metadata[key] = value if isinstance(value, str) else json.dumps(value)
         stream = self._out.add_stream(CODECS[self.codec], rate=self.rate)
@@ -125,7 +132,7 @@ class StreamingVideoWriter:
         elif (block.shape[1] - block.shape[1] % 2, block.shape[2] - block.shape[2] % 2) != (self.height, self.width):
             raise ValueError(f"frame size changed from {self.width}x{self.height} to {block.shape[2]}x{block.shape[1]}")
         for image in block:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:self.height, :self.width]), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[: self.height, : self.width]), format="rgb24")
             frame.pts = self.frames
             for packet in self._video.encode(frame):
                 self._out.mux(packet)
@@ -142,12 +149,16 @@ class StreamingVideoWriter:
         due = min(due, self._total_audio)
         while self.audio_written < due and (final or self.audio_written + AUDIO_BLOCK <= due):
             end = min(due, self.audio_written + AUDIO_BLOCK)
-            piece = waveform[:, self.audio_written:end]
+            piece = waveform[:, self.audio_written : end]
             if hasattr(piece, "detach"):
                 piece = piece.detach().to("cpu").float().numpy()
             data = np.ascontiguousarray(np.clip(piece, -1.0, 1.0).astype(np.float32))
             frame = av.AudioFrame.from_ndarray(data, format="fltp", layout=self._layout)
-            frame.sample_rate, frame.pts, frame.time_base = int(sample_rate), self.audio_written, Fraction(1, int(sample_rate))
+            frame.sample_rate, frame.pts, frame.time_base = (
+                int(sample_rate),
+                self.audio_written,
+                Fraction(1, int(sample_rate)),
+            )
             for packet in self._audio.encode(frame):
                 self._out.mux(packet)
             self.audio_written = end
@@ -165,9 +176,15 @@ class StreamingVideoWriter:
                     self._out.mux(packet)
         finally:
             self.close()
-        return {"frames": self.frames, "width": self.width, "height": self.height, "fps": float(self.rate),
-                "duration_s": float(self.frames / self.rate), "audio_samples": self.audio_written,
-                "sample_rate": int(self.audio[1]) if self.audio is not None else None}
+        return {
+            "frames": self.frames,
+            "width": self.width,
+            "height": self.height,
+            "fps": float(self.rate),
+            "duration_s": float(self.frames / self.rate),
+            "audio_samples": self.audio_written,
+            "sample_rate": int(self.audio[1]) if self.audio is not None else None,
+        }
 
     def close(self) -> None:
         if self._out is not None:

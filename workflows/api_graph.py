@@ -10,7 +10,9 @@ from .registry import NodeRegistry
 
 def is_link(value: Any) -> bool:
     """An API input value that is a link: ``["<node id>", slot]``."""
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int)) and isinstance(value[1], int)
+    return (
+        isinstance(value, list) and len(value) == 2 and isinstance(value[0], (str, int)) and isinstance(value[1], int)
+    )
 
 
 @dataclass(frozen=True)

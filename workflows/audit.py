@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ..loop.geometry import loop_geometry
 from .api_graph import ApiGraph, is_link
-from .convert import Finding, Loaded, from_document, load, load_document
+from .convert import Finding, Loaded, from_document, load_document
 from .registry import MATCH_TYPE, NodeRegistry, types_compatible
 
 TEXT_ENCODERS = ("CLIPTextEncode", "CachedTextEncode_AudioLoop", "TimestampPromptSchedule", "CLIPTextEncodeFlux",
@@ -59,8 +59,11 @@ class Report:
         lines = [f"{self.source}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) ({self.format} format)"]
         for finding in self.findings:
             where = f" [{finding.node}]" if finding.node else ""
-            fix = f"\n      fix: ltx-audioloop migrate FILE --fix {finding.fix}" if finding.fix and " " not in finding.fix else (
-                f"\n      fix: {finding.fix}" if finding.fix else "")
+            fix = (
+                f"\n      fix: ltx-audioloop migrate FILE --fix {finding.fix}"
+                if finding.fix and " " not in finding.fix
+                else (f"\n      fix: {finding.fix}" if finding.fix else "")
+            )
             lines.append(f"  {finding.level.upper():7s} {finding.check}{where}: {finding.message}{fix}")
         return "\n".join(lines)
 
@@ -105,7 +108,9 @@ def audit_document(document: Any, registry: NodeRegistry, source: str = "<workfl
 
 
 def _malformed_report(source: str, reason: str) -> Report:
-    return Report(source, "unknown", [Finding("error", "readable", f"{source} is not a well-formed workflow: {reason}")])
+    return Report(
+        source, "unknown", [Finding("error", "readable", f"{source} is not a well-formed workflow: {reason}")]
+    )
 
 
 def structure_problems(document: Any) -> list[Finding]:
@@ -116,11 +121,24 @@ def structure_problems(document: Any) -> list[Finding]:
             if not isinstance(node, dict):
                 found.append(Finding("error", "readable", f"nodes[{index}] is not an object"))
             elif isinstance(node.get("id"), bool) or not isinstance(node.get("id"), (int, str)):
-                found.append(Finding("error", "readable", f"nodes[{index}] ({node.get('type', '?')}) has id "
-                                     f"{node.get('id')!r}; every node needs a number id"))
+                found.append(
+                    Finding(
+                        "error",
+                        "readable",
+                        f"nodes[{index}] ({node.get('type', '?')}) has id "
+                        f"{node.get('id')!r}; every node needs a number id",
+                    )
+                )
             elif not isinstance(node.get("inputs", []), list) or not isinstance(node.get("outputs", []) or [], list):
-                found.append(Finding("error", "readable", f"node {node['id']} ({node.get('type', '?')}): inputs "
-                                     "and outputs must be lists in a canvas workflow", str(node["id"])))
+                found.append(
+                    Finding(
+                        "error",
+                        "readable",
+                        f"node {node['id']} ({node.get('type', '?')}): inputs "
+                        "and outputs must be lists in a canvas workflow",
+                        str(node["id"]),
+                    )
+                )
         if not isinstance(document.get("links", []), list):
             found.append(Finding("error", "readable", "'links' must be a list"))
     elif isinstance(document, dict):
@@ -129,9 +147,15 @@ def structure_problems(document: Any) -> list[Finding]:
             if not isinstance(node, dict):
                 found.append(Finding("error", "readable", f"node {nid!r} is not an object", str(nid)))
             elif not isinstance(node.get("inputs", {}), dict):
-                found.append(Finding("error", "readable", f"node {nid} ({node.get('class_type', '?')}): 'inputs' "
-                                     f"must be an object of input names, got {type(node.get('inputs')).__name__}",
-                                     str(nid)))
+                found.append(
+                    Finding(
+                        "error",
+                        "readable",
+                        f"node {nid} ({node.get('class_type', '?')}): 'inputs' "
+                        f"must be an object of input names, got {type(node.get('inputs')).__name__}",
+                        str(nid),
+                    )
+                )
     return found[:20]
 
 
@@ -153,11 +177,17 @@ def no_dependency_cycle(graph: ApiGraph) -> list[Finding]:
                 stack.pop()
                 path.pop()
             elif state.get(nxt) == 1:
-                cycle = path[path.index(nxt):]
+                cycle = path[path.index(nxt) :]
                 names = " -> ".join(graph.label(n) for n in cycle + [nxt])
-                return [Finding("error", "no_dependency_cycle",
-                                f"the links form a cycle: {names}; ComfyUI cannot run it", nxt,
-                                "remove one of these links")]
+                return [
+                    Finding(
+                        "error",
+                        "no_dependency_cycle",
+                        f"the links form a cycle: {names}; ComfyUI cannot run it",
+                        nxt,
+                        "remove one of these links",
+                    )
+                ]
             elif not state.get(nxt):
                 state[nxt] = 1
                 path.append(nxt)
@@ -176,8 +206,14 @@ def finite_number_literals(graph: ApiGraph) -> list[Finding]:
     for nid in graph.nodes:
         for name, value in graph.inputs(nid).items():
             if isinstance(value, float) and not math.isfinite(value):
-                found.append(Finding("error", "finite_number_literals",
-                                     f"{graph.label(nid)} input {name!r} is {value}; give a finite number", nid))
+                found.append(
+                    Finding(
+                        "error",
+                        "finite_number_literals",
+                        f"{graph.label(nid)} input {name!r} is {value}; give a finite number",
+                        nid,
+                    )
+                )
     return found
 
 
@@ -214,6 +250,7 @@ def _is_distilled(graph: ApiGraph) -> bool:
 
 # -- structure ----------------------------------------------------------------------------------
 
+
 @check
 def inputs_match_their_node_types(graph: ApiGraph) -> list[Finding]:
     """Every input is declared by its node type, every required one is present, links are typed."""
@@ -225,38 +262,68 @@ def inputs_match_their_node_types(graph: ApiGraph) -> list[Finding]:
         declared = {s.path: s for s in spec.all_inputs()}
         for name, value in (node.get("inputs") or {}).items():
             if name not in declared:
-                fix = "controller_seed" if graph.class_of(nid) == "AudioLoopController" and name == "base_seed" else None
-                findings.append(Finding("error", "unknown_input",
-                                        f"{graph.label(nid)} has an input {name!r} its node type does not declare",
-                                        nid, fix))
+                fix = (
+                    "controller_seed" if graph.class_of(nid) == "AudioLoopController" and name == "base_seed" else None
+                )
+                findings.append(
+                    Finding(
+                        "error",
+                        "unknown_input",
+                        f"{graph.label(nid)} has an input {name!r} its node type does not declare",
+                        nid,
+                        fix,
+                    )
+                )
                 continue
             if is_link(value):
                 src = str(value[0])
                 if src not in graph.nodes:
-                    findings.append(Finding("error", "dangling_link", f"{graph.label(nid)}.{name} links to missing node {src}", nid))
+                    findings.append(
+                        Finding("error", "dangling_link", f"{graph.label(nid)}.{name} links to missing node {src}", nid)
+                    )
                     continue
                 out_type = graph.output_type(src, value[1])
                 src_spec = graph.registry.get(graph.class_of(src))
                 if src_spec is not None and not 0 <= value[1] < len(src_spec.outputs):
-                    findings.append(Finding("error", "output_slot",
-                                            f"{graph.label(nid)}.{name} takes output {value[1]} of {graph.label(src)}, "
-                                            f"which has {len(src_spec.outputs)} outputs", nid))
+                    findings.append(
+                        Finding(
+                            "error",
+                            "output_slot",
+                            f"{graph.label(nid)}.{name} takes output {value[1]} of {graph.label(src)}, "
+                            f"which has {len(src_spec.outputs)} outputs",
+                            nid,
+                        )
+                    )
                 elif out_type and declared[name].type != MATCH_TYPE and not types_compatible(out_type, declared[name]):
-                    findings.append(Finding("error", "link_type",
-                                            f"{graph.label(nid)}.{name} takes {declared[name].type} but gets {out_type} "
-                                            f"from {graph.label(src)}", nid))
-        choices = {s.path: str(node.get("inputs", {}).get(s.path, s.default)) for s in spec.all_inputs() if s.kind == "dynamic"}
+                    findings.append(
+                        Finding(
+                            "error",
+                            "link_type",
+                            f"{graph.label(nid)}.{name} takes {declared[name].type} but gets {out_type} "
+                            f"from {graph.label(src)}",
+                            nid,
+                        )
+                    )
+        choices = {
+            s.path: str(node.get("inputs", {}).get(s.path, s.default)) for s in spec.all_inputs() if s.kind == "dynamic"
+        }
         for spec_input in spec.all_inputs():
             parent = spec_input.path.rpartition(".")[0]
             if parent in choices and spec_input not in spec.input(parent).dynamic_options.get(choices[parent], ()):
                 continue
             if spec_input.required and spec_input.path not in (node.get("inputs") or {}):
-                other_pack_widget = spec.module.startswith("custom_nodes.") and \
-                    spec.module != "custom_nodes.ltx-audioloop"
-                findings.append(Finding(
-                    "warning" if other_pack_widget else "error", "missing_input",
-                    f"{graph.label(nid)} lacks its required input {spec_input.path!r}"
-                    + (" (the pack's version may differ from the recorded snapshot)" if other_pack_widget else ""), nid))
+                other_pack_widget = (
+                    spec.module.startswith("custom_nodes.") and spec.module != "custom_nodes.ltx-audioloop"
+                )
+                findings.append(
+                    Finding(
+                        "warning" if other_pack_widget else "error",
+                        "missing_input",
+                        f"{graph.label(nid)} lacks its required input {spec_input.path!r}"
+                        + (" (the pack's version may differ from the recorded snapshot)" if other_pack_widget else ""),
+                        nid,
+                    )
+                )
     return findings
 
 
@@ -269,12 +336,17 @@ def text_encoding_outside_the_loop(graph: ApiGraph) -> list[Finding]:
             spec = graph.registry.get(graph.class_of(nid))
             takes_clip = spec is not None and any(s.type == "CLIP" for s in spec.inputs)
             if graph.class_of(nid) in TEXT_ENCODERS or takes_clip:
-                findings.append(Finding(
-                    "error", "text_encoder_in_loop",
-                    f"{graph.label(nid)} encodes text inside the loop: every iteration reloads the text encoder, "
-                    "evicts the video model and leaves NAG's negative context stale; encode the schedule once "
-                    "before the loop (TimestampPromptScheduleBatchEncode + ConditioningSelectByIteration)",
-                    nid, "batch_encode"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "text_encoder_in_loop",
+                        f"{graph.label(nid)} encodes text inside the loop: every iteration reloads the text encoder, "
+                        "evicts the video model and leaves NAG's negative context stale; encode the schedule once "
+                        "before the loop (TimestampPromptScheduleBatchEncode + ConditioningSelectByIteration)",
+                        nid,
+                        "batch_encode",
+                    )
+                )
     return findings
 
 
@@ -286,16 +358,31 @@ def loop_iterations_from_the_planner(graph: ApiGraph) -> list[Finding]:
     for open_id in graph.of_class("TensorLoopOpen"):
         mode = graph.inputs(open_id).get("mode", "iterations")
         if mode != "iterations":
-            findings.append(Finding("error", "loop_iterations",
-                                    f"{graph.label(open_id)} runs in {mode!r} mode; an audio loop must run the "
-                                    "planner's iteration count", open_id, "iterations_from_planner"))
+            findings.append(
+                Finding(
+                    "error",
+                    "loop_iterations",
+                    f"{graph.label(open_id)} runs in {mode!r} mode; an audio loop must run the "
+                    "planner's iteration count",
+                    open_id,
+                    "iterations_from_planner",
+                )
+            )
             continue
         src = graph.source(open_id, "mode.iterations")
         if src is None or graph.class_of(src[0]) != "AudioLoopPlanner":
-            findings.append(Finding("warning", "loop_iterations",
-                                    f"{graph.label(open_id)} iterations are not wired from AudioLoopPlanner.total_iterations: "
-                                    "OK if intentional (a short test render), otherwise the video stops early or runs "
-                                    "past the end of the audio", open_id, "iterations_from_planner"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "loop_iterations",
+                    f"{graph.label(open_id)} iterations are not wired from "
+                    "AudioLoopPlanner.total_iterations: "
+                    "OK if intentional (a short test render), otherwise the video stops early or runs "
+                    "past the end of the audio",
+                    open_id,
+                    "iterations_from_planner",
+                )
+            )
     return findings
 
 
@@ -310,13 +397,20 @@ def initial_window_sized_to_the_audio(graph: ApiGraph) -> list[Finding]:
             continue
         src = graph.source(nid, "length")
         if src is None or graph.class_of(src[0]) != "AudioLoopPlanner":
-            findings.append(Finding("warning", "initial_window_length",
-                                    f"{graph.label(nid)} length is not AudioLoopPlanner.initial_window_frames: a track "
-                                    "shorter than one window renders video past the end of the audio", nid))
+            findings.append(
+                Finding(
+                    "warning",
+                    "initial_window_length",
+                    f"{graph.label(nid)} length is not AudioLoopPlanner.initial_window_frames: a track "
+                    "shorter than one window renders video past the end of the audio",
+                    nid,
+                )
+            )
     return findings
 
 
 # -- conditioning images ------------------------------------------------------------------------
+
 
 @check
 def conditioning_image_compression(graph: ApiGraph) -> list[Finding]:
@@ -324,9 +418,16 @@ def conditioning_image_compression(graph: ApiGraph) -> list[Finding]:
     for nid in graph.of_class("LTXVPreprocess"):
         value = graph.value(nid, "img_compression")
         if value == 0:
-            findings.append(Finding("error", "preprocess_compression",
-                                    f"{graph.label(nid)} img_compression is 0, which skips the re-compression LTX-2.3 "
-                                    "was trained on: the first frames freeze; use 18", nid, "preprocess_compression"))
+            findings.append(
+                Finding(
+                    "error",
+                    "preprocess_compression",
+                    f"{graph.label(nid)} img_compression is 0, which skips the re-compression LTX-2.3 "
+                    "was trained on: the first frames freeze; use 18",
+                    nid,
+                    "preprocess_compression",
+                )
+            )
     return findings
 
 
@@ -368,20 +469,33 @@ def guide_images_preprocessed_alike(graph: ApiGraph) -> list[Finding]:
                 continue
             if not _image_source_preprocessed(graph, nid, name):
                 where = "in the loop" if nid in in_loop else "of the initial render"
-                findings.append(Finding(
-                    "error", "preprocess_symmetry",
-                    f"{graph.label(nid)}.{name} {where} takes an image that did not go through LTXVPreprocess: the "
-                    "passes see differently compressed conditioning and identity drifts from the second window on",
-                    nid, "preprocess_symmetry"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "preprocess_symmetry",
+                        f"{graph.label(nid)}.{name} {where} takes an image that did not go through LTXVPreprocess: the "
+                        "passes see differently compressed conditioning and identity drifts from the second window on",
+                        nid,
+                        "preprocess_symmetry",
+                    )
+                )
             else:
                 src = graph.source(nid, name)
                 while graph.class_of(src[0]) != "LTXVPreprocess":
                     src = graph.source(src[0], "pixels")
                 compressions.add(graph.value(src[0], "img_compression"))
     if len(compressions - {None}) > 1:
-        findings.append(Finding("error", "preprocess_symmetry",
-                                f"conditioning images are re-compressed with different CRFs {sorted(compressions - {None})}: "
-                                "use one LTXVPreprocess setting for every pass", None, "preprocess_compression"))
+        findings.append(
+            Finding(
+                "error",
+                "preprocess_symmetry",
+                "conditioning images are re-compressed with different CRFs "
+                f"{sorted(compressions - {None})}: "
+                "use one LTXVPreprocess setting for every pass",
+                None,
+                "preprocess_compression",
+            )
+        )
     return findings
 
 
@@ -394,10 +508,15 @@ def guides_cropped_in_the_loop(graph: ApiGraph) -> list[Finding]:
             if graph.class_of(nid) not in GUIDE_NODES:
                 continue
             if graph.paths_avoiding(nid, loop.close_id, "LTXVCropGuides"):
-                findings.append(Finding(
-                    "error", "loop_cropguides",
-                    f"{graph.label(nid)} adds guide frames whose latent reaches TensorLoopClose without "
-                    "LTXVCropGuides: guide frames and keyframe metadata accumulate across iterations", nid))
+                findings.append(
+                    Finding(
+                        "error",
+                        "loop_cropguides",
+                        f"{graph.label(nid)} adds guide frames whose latent reaches TensorLoopClose without "
+                        "LTXVCropGuides: guide frames and keyframe metadata accumulate across iterations",
+                        nid,
+                    )
+                )
                 continue
             for crop in graph.downstream([nid]) & loop.body:
                 if graph.class_of(crop) != "LTXVCropGuides":
@@ -405,19 +524,31 @@ def guides_cropped_in_the_loop(graph: ApiGraph) -> list[Finding]:
                 positive = graph.source(crop, "positive")
                 carries = positive is not None and (positive[0] == nid or nid in graph.upstream([positive[0]]))
                 if not carries:
-                    findings.append(Finding(
-                        "error", "loop_cropguides",
-                        f"{graph.label(crop)} crops with conditioning that does not carry {graph.label(nid)}'s "
-                        "keyframe metadata, so it removes nothing: feed it the guide node's positive/negative", crop))
+                    findings.append(
+                        Finding(
+                            "error",
+                            "loop_cropguides",
+                            f"{graph.label(crop)} crops with conditioning that does not carry {graph.label(nid)}'s "
+                            "keyframe metadata, so it removes nothing: feed it the guide node's positive/negative",
+                            crop,
+                        )
+                    )
         for crop in sorted(n for n in loop.body if graph.class_of(n) == "LTXVCropGuides"):
             if not graph.consumers.get(crop):
-                findings.append(Finding("warning", "loop_cropguides",
-                                        f"{graph.label(crop)} in the loop has no consumers: its cropped result is "
-                                        "computed and thrown away", crop))
+                findings.append(
+                    Finding(
+                        "warning",
+                        "loop_cropguides",
+                        f"{graph.label(crop)} in the loop has no consumers: its cropped result is "
+                        "computed and thrown away",
+                        crop,
+                    )
+                )
     return findings
 
 
 # -- sampling -----------------------------------------------------------------------------------
+
 
 @check
 def distilled_sampling(graph: ApiGraph) -> list[Finding]:
@@ -428,20 +559,34 @@ def distilled_sampling(graph: ApiGraph) -> list[Finding]:
     for nid in graph.of_class("KSamplerSelect", "KSampler", "KSamplerAdvanced"):
         name = str(graph.value(nid, "sampler_name", ""))
         if any(tag in name for tag in STOCHASTIC_SAMPLERS):
-            findings.append(Finding("error" if distilled else "warning", "sampler",
-                                    f"{graph.label(nid)} uses {name!r}: noise injected per step compounds across "
-                                    "iterations into identity drift; the distilled model is trained for 'euler'",
-                                    nid, "sampler_euler"))
+            findings.append(
+                Finding(
+                    "error" if distilled else "warning",
+                    "sampler",
+                    f"{graph.label(nid)} uses {name!r}: noise injected per step compounds across "
+                    "iterations into identity drift; the distilled model is trained for 'euler'",
+                    nid,
+                    "sampler_euler",
+                )
+            )
     if distilled:
         for nid in graph.of_class(*SAMPLER_WITH_CFG):
             cfg = graph.value(nid, "cfg")
             if isinstance(cfg, (int, float)) and cfg > 1.0:
-                findings.append(Finding("error", "cfg",
-                                        f"{graph.label(nid)} cfg {cfg} with a distilled model (trained for CFG 1): "
-                                        "burnt colours and twice the compute; use NAG for negative prompts", nid, "cfg_one"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "cfg",
+                        f"{graph.label(nid)} cfg {cfg} with a distilled model (trained for CFG 1): "
+                        "burnt colours and twice the compute; use NAG for negative prompts",
+                        nid,
+                        "cfg_one",
+                    )
+                )
         if not any(graph.class_of(n).endswith("NAG") or "NAG" in graph.class_of(n) for n in graph.nodes):
-            findings.append(Finding("warning", "nag",
-                                    "no NAG node: at CFG 1 the negative prompt has no effect without NAG"))
+            findings.append(
+                Finding("warning", "nag", "no NAG node: at CFG 1 the negative prompt has no effect without NAG")
+            )
     return findings
 
 
@@ -456,13 +601,27 @@ def resolution_alignment(graph: ApiGraph) -> list[Finding]:
             if not isinstance(value, int) or value == 0:
                 continue
             if value % 32:
-                findings.append(Finding("error", "resolution",
-                                        f"{graph.label(nid)} {name} {value} is not a multiple of 32: LTX rounds it "
-                                        "silently and the frames no longer match the conditioning", nid, "resolution_64"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "resolution",
+                        f"{graph.label(nid)} {name} {value} is not a multiple of 32: LTX rounds it "
+                        "silently and the frames no longer match the conditioning",
+                        nid,
+                        "resolution_64",
+                    )
+                )
             elif value % 64:
-                findings.append(Finding("warning", "resolution",
-                                        f"{graph.label(nid)} {name} {value} is not a multiple of 64, which the "
-                                        "two-stage (x2 upscaler) path needs", nid, "resolution_64"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        "resolution",
+                        f"{graph.label(nid)} {name} {value} is not a multiple of 64, which the "
+                        "two-stage (x2 upscaler) path needs",
+                        nid,
+                        "resolution_64",
+                    )
+                )
     return findings
 
 
@@ -475,8 +634,13 @@ def frame_rates_agree(graph: ApiGraph) -> list[Finding]:
             values.setdefault(float(value), []).append(graph.label(nid))
     if len(values) > 1:
         listing = "; ".join(f"{fps:g}: {', '.join(names)}" for fps, names in sorted(values.items()))
-        return [Finding("error", "frame_rate",
-                        f"frame rates disagree ({listing}): audio and video drift apart; use one fps everywhere")]
+        return [
+            Finding(
+                "error",
+                "frame_rate",
+                f"frame rates disagree ({listing}): audio and video drift apart; use one fps everywhere",
+            )
+        ]
     return []
 
 
@@ -498,15 +662,27 @@ def decoder_tiles_match_the_stride(graph: ApiGraph) -> list[Finding]:
         if not isinstance(size, int) or not isinstance(overlap_frames, int):
             continue
         if overlap_frames > size // 4:
-            findings.append(Finding("warning", "decoder_tiles",
-                                    f"{graph.label(nid)} temporal_overlap {overlap_frames} > temporal_size/4: ComfyUI clamps it",
-                                    nid, "decoder_ltx_tiled"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "decoder_tiles",
+                    f"{graph.label(nid)} temporal_overlap {overlap_frames} > temporal_size/4: ComfyUI clamps it",
+                    nid,
+                    "decoder_ltx_tiled",
+                )
+            )
         if stride_frames and size - overlap_frames != stride_frames:
-            findings.append(Finding("error", "decoder_tiles",
-                                    f"{graph.label(nid)} decodes temporal tiles every {size - overlap_frames} frames but "
-                                    f"the loop's stride is {stride_frames} frames: a seam inside every iteration; use "
-                                    "LTXVTiledVAEDecode (spatial tiles only) or size - overlap = the stride",
-                                    nid, "decoder_ltx_tiled"))
+            findings.append(
+                Finding(
+                    "error",
+                    "decoder_tiles",
+                    f"{graph.label(nid)} decodes temporal tiles every {size - overlap_frames} frames but "
+                    f"the loop's stride is {stride_frames} frames: a seam inside every iteration; use "
+                    "LTXVTiledVAEDecode (spatial tiles only) or size - overlap = the stride",
+                    nid,
+                    "decoder_ltx_tiled",
+                )
+            )
     return findings
 
 
@@ -519,10 +695,16 @@ def loop_output_streamed_to_file(graph: ApiGraph) -> list[Finding]:
     for nid in graph.of_class(*WHOLE_DECODERS):
         if nid in body or nid not in after_loop:
             continue
-        findings.append(Finding("warning", "whole_video_decode",
-                                f"{graph.label(nid)} decodes the loop's whole output into one IMAGE batch: memory "
-                                "grows with the track (about 20 GB per minute at 832x448); decode and write it with "
-                                f"{STREAMING_WRITER} (chunked, flat memory)", nid))
+        findings.append(
+            Finding(
+                "warning",
+                "whole_video_decode",
+                f"{graph.label(nid)} decodes the loop's whole output into one IMAGE batch: memory "
+                "grows with the track (about 20 GB per minute at 832x448); decode and write it with "
+                f"{STREAMING_WRITER} (chunked, flat memory)",
+                nid,
+            )
+        )
     return findings
 
 
@@ -531,9 +713,16 @@ def schedule_snapping(graph: ApiGraph) -> list[Finding]:
     findings = []
     for nid in graph.of_class("TimestampPromptSchedule", "TimestampPromptScheduleBatchEncode", "KeyframeImageSchedule"):
         if graph.value(nid, "snap_boundaries", True) is False:
-            findings.append(Finding("warning", "schedule_snap",
-                                    f"{graph.label(nid)} snap_boundaries is off: an iteration that straddles a "
-                                    "boundary runs on mixed prompts", nid, "snap_boundaries"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "schedule_snap",
+                    f"{graph.label(nid)} snap_boundaries is off: an iteration that straddles a "
+                    "boundary runs on mixed prompts",
+                    nid,
+                    "snap_boundaries",
+                )
+            )
     return findings
 
 
@@ -543,15 +732,27 @@ def loop_accumulates_video_only(graph: ApiGraph) -> list[Finding]:
     for loop in graph.loops():
         src = graph.source(loop.close_id, "processed")
         if src and graph.class_of(src[0]) in ("SamplerCustomAdvanced", "LTXVConcatAVLatent", "KSampler"):
-            findings.append(Finding("error", "loop_av_latent",
-                                    f"{graph.label(loop.close_id)} collects an audio+video latent: its trim counts the "
-                                    "same number of frames on both parts, which are in different units; separate and "
-                                    "collect the video latent", loop.close_id))
+            findings.append(
+                Finding(
+                    "error",
+                    "loop_av_latent",
+                    f"{graph.label(loop.close_id)} collects an audio+video latent: its trim counts the "
+                    "same number of frames on both parts, which are in different units; separate and "
+                    "collect the video latent",
+                    loop.close_id,
+                )
+            )
         for consumer, name in graph.edges_from(loop.open_id, 1):
             if graph.class_of(consumer) in ("LTXVSelectLatents", "LTXVAudioVideoMask"):
-                findings.append(Finding("warning", "noise_mask",
-                                        f"{graph.label(consumer)} takes the previous iteration's latent with its "
-                                        "noise mask; extract the context with LatentContextExtract (strips it)", consumer))
+                findings.append(
+                    Finding(
+                        "warning",
+                        "noise_mask",
+                        f"{graph.label(consumer)} takes the previous iteration's latent with its "
+                        "noise mask; extract the context with LatentContextExtract (strips it)",
+                        consumer,
+                    )
+                )
     return findings
 
 
@@ -563,7 +764,13 @@ def audio_prepared_for_lip_sync(graph: ApiGraph) -> list[Finding]:
     for nid in graph.of_class("LTXVAudioVAEEncode"):
         chain = graph.upstream([nid])
         if not any(graph.class_of(n) == "AudioPreprocessForLTX" for n in chain):
-            findings.append(Finding("warning", "audio_preprocess",
-                                    f"{graph.label(nid)} encodes audio that did not pass AudioPreprocessForLTX: dull "
-                                    "or bass-heavy tracks lose consonant mouth shapes", nid))
+            findings.append(
+                Finding(
+                    "warning",
+                    "audio_preprocess",
+                    f"{graph.label(nid)} encodes audio that did not pass AudioPreprocessForLTX: dull "
+                    "or bass-heavy tracks lose consonant mouth shapes",
+                    nid,
+                )
+            )
     return findings

@@ -118,8 +118,13 @@ class _Scope:
         self.links: dict[int, tuple[int, int, int, int, str]] = {}
         for link in graph.get("links", []) or []:
             if isinstance(link, Mapping):
-                self.links[int(link["id"])] = (int(link["origin_id"]), int(link["origin_slot"]),
-                                               int(link["target_id"]), int(link["target_slot"]), str(link.get("type", "*")))
+                self.links[int(link["id"])] = (
+                    int(link["origin_id"]),
+                    int(link["origin_slot"]),
+                    int(link["target_id"]),
+                    int(link["target_slot"]),
+                    str(link.get("type", "*")),
+                )
             elif isinstance(link, (list, tuple)) and len(link) >= 6:
                 self.links[int(link[0])] = (int(link[1]), int(link[2]), int(link[3]), int(link[4]), str(link[5]))
 
@@ -147,7 +152,9 @@ class _UiConverter:
 
     def _convert_scope(self, scope: _Scope, depth: int) -> None:
         if depth > 16:
-            self.note("error", "subgraph_depth", "subgraphs nest more than 16 levels deep (a definition contains itself?)")
+            self.note(
+                "error", "subgraph_depth", "subgraphs nest more than 16 levels deep (a definition contains itself?)"
+            )
             return
         self._check_links(scope)
         for node_id, node in sorted(scope.nodes.items()):
@@ -161,20 +168,34 @@ class _UiConverter:
             spec = self.registry.get(node_type)
             if spec is None:
                 if _UUID.match(node_type):
-                    self.note("error", "missing_subgraph_definition",
-                              f"node {api_id} is an instance of subgraph {node_type}, whose definition is not in the file",
-                              api_id, "re-export the workflow from a frontend that embeds subgraph definitions")
+                    self.note(
+                        "error",
+                        "missing_subgraph_definition",
+                        f"node {api_id} is an instance of subgraph {node_type}, whose definition is not in the file",
+                        api_id,
+                        "re-export the workflow from a frontend that embeds subgraph definitions",
+                    )
                 else:
-                    self.note("warning", "unknown_node_type",
-                              f"node {api_id} has type {node_type!r}, which the audit does not know (a pack other than "
-                              "core, LTXVideo, KJNodes, VideoHelperSuite and this one): its inputs are not checked", api_id)
-                self.api[api_id] = {"class_type": node_type, "inputs": self._linked_inputs(scope, node, None),
-                                    "_meta": {"title": node.get("title") or node_type}}
+                    self.note(
+                        "warning",
+                        "unknown_node_type",
+                        f"node {api_id} has type {node_type!r}, which the audit does not know (a pack other than "
+                        "core, LTXVideo, KJNodes, VideoHelperSuite and this one): its inputs are not checked",
+                        api_id,
+                    )
+                self.api[api_id] = {
+                    "class_type": node_type,
+                    "inputs": self._linked_inputs(scope, node, None),
+                    "_meta": {"title": node.get("title") or node_type},
+                }
                 continue
             inputs = self._widget_inputs(node, spec, api_id)
             inputs.update(self._linked_inputs(scope, node, spec))
-            self.api[api_id] = {"class_type": node_type, "inputs": inputs,
-                                "_meta": {"title": node.get("title") or spec.display_name or node_type}}
+            self.api[api_id] = {
+                "class_type": node_type,
+                "inputs": inputs,
+                "_meta": {"title": node.get("title") or spec.display_name or node_type},
+            }
 
     def _check_links(self, scope: _Scope) -> None:
         where = f" in subgraph {scope.prefix[:-1]}" if scope.prefix else ""
@@ -183,20 +204,33 @@ class _UiConverter:
                 if node_id in (SUBGRAPH_INPUT_NODE, SUBGRAPH_OUTPUT_NODE) and scope.parent is not None:
                     continue
                 if node_id not in scope.nodes:
-                    self.note("error", "dangling_link", f"link {link_id}{where} has {end} node {node_id}, which does not exist")
+                    self.note(
+                        "error",
+                        "dangling_link",
+                        f"link {link_id}{where} has {end} node {node_id}, which does not exist",
+                    )
             if target in scope.nodes:
                 slots = scope.nodes[target].get("inputs") or []
                 if not (0 <= target_slot < len(slots)) or slots[target_slot].get("link") != link_id:
-                    self.note("warning", "stale_link",
-                              f"link {link_id}{where} targets node {target} slot {target_slot}, which does not list it "
-                              "(a leftover record; the canvas ignores it)", scope.api_id(target), "drop_stale_links")
+                    self.note(
+                        "warning",
+                        "stale_link",
+                        f"link {link_id}{where} targets node {target} slot {target_slot}, which does not list it "
+                        "(a leftover record; the canvas ignores it)",
+                        scope.api_id(target),
+                        "drop_stale_links",
+                    )
         for node_id, node in scope.nodes.items():
             for slot in node.get("inputs") or []:
                 link = slot.get("link")
                 if link is not None and int(link) not in scope.links:
-                    self.note("error", "dangling_link",
-                              f"node {scope.api_id(node_id)} input {slot.get('name')!r} refers to link {link}, which does not exist",
-                              scope.api_id(node_id))
+                    self.note(
+                        "error",
+                        "dangling_link",
+                        f"node {scope.api_id(node_id)} input {slot.get('name')!r} refers to link {link}, "
+                        "which does not exist",
+                        scope.api_id(node_id),
+                    )
 
     # -- inputs -------------------------------------------------------------------------
 
@@ -208,10 +242,15 @@ class _UiConverter:
             return {s.path: values[s.path] for s in spec.all_inputs() if s.is_widget and s.path in values}
         lost = misread_values(spec, values)
         if lost:
-            self.note("warning", "frontend_drops_values",
-                      f"node {api_id} ({spec.class_type}) saves {len(values)} widget values; ComfyUI's frontend drops "
-                      f"{', '.join(repr(v) for v in lost)} when it loads them (its legacy forceInput migration), so "
-                      "the widgets after it keep their defaults", api_id, "frontend_padding")
+            self.note(
+                "warning",
+                "frontend_drops_values",
+                f"node {api_id} ({spec.class_type}) saves {len(values)} widget values; ComfyUI's frontend drops "
+                f"{', '.join(repr(v) for v in lost)} when it loads them (its legacy forceInput migration), so "
+                "the widgets after it keep their defaults",
+                api_id,
+                "frontend_padding",
+            )
         saved_count = len(values)
         values = frontend_values(spec, values)
         migrated = len(values) != saved_count  # already reported above when it loses a value
@@ -247,18 +286,28 @@ class _UiConverter:
         extra = FRONTEND_EXTRA_WIDGETS.get(spec.class_type, 0)
         legacy = LEGACY_WIDGET_LAYOUTS.get((spec.class_type, len(values)))
         if legacy is not None:
-            self.note("error", "widget_count",
-                      f"node {api_id} ({spec.class_type}) saves {legacy} widget values; by position they would "
-                      f"set other inputs", api_id, "alh_legacy_widgets")
+            self.note(
+                "error",
+                "widget_count",
+                f"node {api_id} ({spec.class_type}) saves {legacy} widget values; by position they would "
+                f"set other inputs",
+                api_id,
+                "alh_legacy_widgets",
+            )
         # A canvas saved before trailing optional inputs were added has fewer values (the frontend
         # leaves the newer widgets at their defaults, and so does the conversion): not a shift.
         elif not migrated and not through_required <= len(values) <= expected + extra:
             own = spec.module == OWN_MODULE
-            self.note("error" if own or spec.module in ("nodes",) or spec.module.startswith("comfy_extras") else "warning",
-                      "widget_count",
-                      f"node {api_id} ({spec.class_type}) saves {len(values)} widget values, its type has {expected}: "
-                      f"values map to the wrong inputs", api_id,
-                      "alh_legacy_widgets" if own else "open and re-save in a current ComfyUI with the pack's current version")
+            self.note(
+                "error" if own or spec.module in ("nodes",) or spec.module.startswith("comfy_extras") else "warning",
+                "widget_count",
+                f"node {api_id} ({spec.class_type}) saves {len(values)} widget values, its type has {expected}: "
+                f"values map to the wrong inputs",
+                api_id,
+                "alh_legacy_widgets"
+                if own
+                else "open and re-save in a current ComfyUI with the pack's current version",
+            )
         return result
 
     def _linked_inputs(self, scope: _Scope, node: Mapping[str, Any], spec: NodeSpec | None) -> dict[str, Any]:
@@ -296,7 +345,11 @@ class _UiConverter:
             return None
         if origin_type in ("Reroute", "SetNode"):
             inputs = origin.get("inputs") or []
-            return self._resolve(scope, int(inputs[0]["link"]), depth + 1) if inputs and inputs[0].get("link") is not None else None
+            return (
+                self._resolve(scope, int(inputs[0]["link"]), depth + 1)
+                if inputs and inputs[0].get("link") is not None
+                else None
+            )
         if origin_type == "PrimitiveNode":
             values = origin.get("widgets_values") or []
             return values[0] if values else None
@@ -308,7 +361,9 @@ class _UiConverter:
                         inputs = other.get("inputs") or []
                         if inputs and inputs[0].get("link") is not None:
                             return self._resolve(candidate_scope, int(inputs[0]["link"]), depth + 1)
-            self.note("error", "dangling_link", f"GetNode {scope.api_id(origin_id)} reads {name!r}, which no SetNode sets")
+            self.note(
+                "error", "dangling_link", f"GetNode {scope.api_id(origin_id)} reads {name!r}, which no SetNode sets"
+            )
             return None
         if mode == 4:
             inputs = origin.get("inputs") or []

@@ -130,8 +130,11 @@ def to_ui(workflow: Workflow) -> dict[str, Any]:
         inputs = []
         for spec in _slot_inputs(node):
             value = node.inputs.get(spec.path)
-            slot: dict[str, Any] = {"name": spec.path, "type": value.type if isinstance(value, OutputRef) else spec.type,
-                                    "link": link_id.get((node.id, spec.path))}
+            slot: dict[str, Any] = {
+                "name": spec.path,
+                "type": value.type if isinstance(value, OutputRef) else spec.type,
+                "link": link_id.get((node.id, spec.path)),
+            }
             if spec.kind != "socket":
                 slot["widget"] = {"name": spec.path}
             if not spec.required:
@@ -139,8 +142,14 @@ def to_ui(workflow: Workflow) -> dict[str, Any]:
             inputs.append(slot)
         outputs = []
         for index, out in enumerate(node.spec.outputs):
-            outputs.append({"name": out.name, "type": node.output_type(index),
-                            "links": outgoing.get((node.id, index), []), "slot_index": index})
+            outputs.append(
+                {
+                    "name": out.name,
+                    "type": node.output_type(index),
+                    "links": outgoing.get((node.id, index), []),
+                    "slot_index": index,
+                }
+            )
         properties = {"Node name for S&R": node.class_type}
         pack = PACK_IDS.get(node.spec.module, "comfy-core" if not node.spec.module.startswith("custom_nodes") else None)
         if pack:
@@ -148,8 +157,9 @@ def to_ui(workflow: Workflow) -> dict[str, Any]:
             if pack == OWN_PACK:
                 properties["ver"] = __version__
         properties.update(node.properties)
-        entry.update({"inputs": inputs, "outputs": outputs, "properties": properties,
-                      "widgets_values": widgets_values(node)})
+        entry.update(
+            {"inputs": inputs, "outputs": outputs, "properties": properties, "widgets_values": widgets_values(node)}
+        )
         if node.color:
             entry["color"] = node.color
         nodes.append(entry)
@@ -157,8 +167,16 @@ def to_ui(workflow: Workflow) -> dict[str, Any]:
     groups = []
     for index, (title, group) in enumerate(workflow.groups.items(), start=1):
         if "bounding" in group:
-            groups.append({"id": index, "title": title, "bounding": [round(v, 1) for v in group["bounding"]],
-                           "color": group["color"], "font_size": 24, "flags": {}})
+            groups.append(
+                {
+                    "id": index,
+                    "title": title,
+                    "bounding": [round(v, 1) for v in group["bounding"]],
+                    "color": group["color"],
+                    "font_size": 24,
+                    "flags": {},
+                }
+            )
 
     return {
         "id": _stable_uuid(workflow.name),
@@ -169,9 +187,11 @@ def to_ui(workflow: Workflow) -> dict[str, Any]:
         "links": links,
         "groups": groups,
         "config": {},
-        "extra": {"ds": {"scale": 0.6, "offset": [0, 0]}, **workflow.extra,
-                  "ltx_audioloop": {"name": workflow.name, "title": workflow.title,
-                                    "description": workflow.description}},
+        "extra": {
+            "ds": {"scale": 0.6, "offset": [0, 0]},
+            **workflow.extra,
+            "ltx_audioloop": {"name": workflow.name, "title": workflow.title, "description": workflow.description},
+        },
         "version": UI_VERSION,
     }
 

@@ -250,7 +250,8 @@ class Workflow:
                 raise ValueError(f"{where}: {value!r} is not one of {list(spec.dynamic_options)}")
             return
         if spec.type == "COMBO":
-            if spec.options and not _FILE_COMBO.match(spec.name) and not spec.upload_widgets and value not in spec.options:
+            is_file = _FILE_COMBO.match(spec.name) or spec.upload_widgets
+            if spec.options and not is_file and value not in spec.options:
                 raise ValueError(f"{where}: {value!r} is not one of {list(spec.options)}")
             return
         expected = {"INT": int, "FLOAT": (int, float), "STRING": str, "BOOLEAN": bool}[spec.type]

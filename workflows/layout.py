@@ -30,11 +30,19 @@ def node_size(node: Node) -> tuple[float, float]:
         return node.size
     if node.spec is None:
         return NOTE_SIZE
-    sockets = sum(1 for s in node.active_inputs() if s.kind == "socket" or isinstance(node.inputs.get(s.path), OutputRef))
+    sockets = sum(
+        1 for s in node.active_inputs() if s.kind == "socket" or isinstance(node.inputs.get(s.path), OutputRef)
+    )
     widgets = 0
     for spec in node.active_inputs():
         if spec.kind in ("widget", "dynamic") and not isinstance(node.inputs.get(spec.path), OutputRef):
-            widgets += 4 if spec.type == "STRING" and isinstance(node.inputs.get(spec.path), str) and "\n" in node.inputs[spec.path] else 1
+            widgets += (
+                4
+                if spec.type == "STRING"
+                and isinstance(node.inputs.get(spec.path), str)
+                and "\n" in node.inputs[spec.path]
+                else 1
+            )
     rows = max(sockets, len(node.spec.outputs))
     return NODE_WIDTH, 36.0 + rows * SLOT_HEIGHT + widgets * WIDGET_HEIGHT
 
@@ -85,7 +93,12 @@ def layout(workflow: Workflow) -> dict[int, tuple[float, float]]:
             if node.pos is not None:
                 positions[node.id] = node.pos
         if group is not None:
-            workflow.groups[group]["bounding"] = [x0, row_top, max_x - x0 + GROUP_PADDING, max_y - row_top + GROUP_PADDING]
+            workflow.groups[group]["bounding"] = [
+                x0,
+                row_top,
+                max_x - x0 + GROUP_PADDING,
+                max_y - row_top + GROUP_PADDING,
+            ]
         row_bottom = max(row_bottom, max_y + GROUP_PADDING)
         x0 = max_x + GROUP_PADDING + GROUP_GAP
     return positions

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_STRIDE_SECONDS
 from ..safeio import atomic_write
 from .convert import detect_format, load_document
 from .emit import dumps
@@ -81,7 +82,9 @@ def _set_widget(node: dict, registry: NodeRegistry, name: str, predicate: Callab
 
 
 def _scope_name(editor: GraphEditor) -> str:
-    return "" if editor.graph is editor.document else f"[subgraph {editor.graph.get('name') or editor.graph.get('id')}] "
+    return (
+        "" if editor.graph is editor.document else f"[subgraph {editor.graph.get('name') or editor.graph.get('id')}] "
+    )
 
 
 def _api_widget(graph: dict, types: tuple[str, ...], name: str, predicate, new_value, why: str) -> list[str]:
@@ -106,6 +109,7 @@ def _widget_fix(types: tuple[str, ...], name: str, predicate, new_value, why: st
 
     def api(graph: dict, registry: NodeRegistry) -> list[str]:
         return _api_widget(graph, types, name, predicate, new_value, why)
+
     return ui, api
 
 
@@ -113,29 +117,69 @@ def _round64(value: Any) -> Any:
     return max(64, int(round(value / 64)) * 64)
 
 
-def _register_widget_fix(name: str, summary: str, types: tuple[str, ...], widget: str, predicate, new_value, why: str) -> None:
+def _register_widget_fix(
+    name: str, summary: str, types: tuple[str, ...], widget: str, predicate, new_value, why: str
+) -> None:
     ui, api = _widget_fix(types, widget, predicate, new_value, why)
     FIXES[name] = Fix(name, summary, ui, api)
 
 
-_register_widget_fix("preprocess_compression", "LTXVPreprocess img_compression 0 -> 18 (frozen first frames)",
-                     ("LTXVPreprocess",), "img_compression", lambda v: v == 0, lambda v: DISTILLED_CRF,
-                     "CRF 0 skips the re-compression")
-_register_widget_fix("sampler_euler", "ancestral / SDE samplers -> euler (identity drift across iterations)",
-                     ("KSamplerSelect",), "sampler_name",
-                     lambda v: isinstance(v, str) and ("ancestral" in v or "_sde" in v), lambda v: "euler",
-                     "the distilled model is trained for euler")
-_register_widget_fix("cfg_one", "CFGGuider cfg > 1 -> 1 (distilled model)", ("CFGGuider",), "cfg",
-                     lambda v: isinstance(v, (int, float)) and v > 1, lambda v: 1.0, "distilled LTX runs at CFG 1")
-_register_widget_fix("snap_boundaries", "schedule snap_boundaries off -> on (mixed-prompt iterations)",
-                     ("TimestampPromptSchedule", "TimestampPromptScheduleBatchEncode", "KeyframeImageSchedule"),
-                     "snap_boundaries", lambda v: v is False, lambda v: True, "one prompt per iteration")
-_res_ui_w, _res_api_w = _widget_fix(("EmptyLTXVLatentVideo", "ImageScale", "ImageResizeKJv2", "LTXVImgToVideo"), "width",
-                                    lambda v: isinstance(v, int) and v > 0 and v % 64 != 0, _round64, "64-aligned")
-_res_ui_h, _res_api_h = _widget_fix(("EmptyLTXVLatentVideo", "ImageScale", "ImageResizeKJv2", "LTXVImgToVideo"), "height",
-                                    lambda v: isinstance(v, int) and v > 0 and v % 64 != 0, _round64, "64-aligned")
-FIXES["resolution_64"] = Fix("resolution_64", "width/height -> nearest multiple of 64",
-                             lambda d, r: _res_ui_w(d, r) + _res_ui_h(d, r), lambda g, r: _res_api_w(g, r) + _res_api_h(g, r))
+_register_widget_fix(
+    "preprocess_compression",
+    "LTXVPreprocess img_compression 0 -> 18 (frozen first frames)",
+    ("LTXVPreprocess",),
+    "img_compression",
+    lambda v: v == 0,
+    lambda v: DISTILLED_CRF,
+    "CRF 0 skips the re-compression",
+)
+_register_widget_fix(
+    "sampler_euler",
+    "ancestral / SDE samplers -> euler (identity drift across iterations)",
+    ("KSamplerSelect",),
+    "sampler_name",
+    lambda v: isinstance(v, str) and ("ancestral" in v or "_sde" in v),
+    lambda v: "euler",
+    "the distilled model is trained for euler",
+)
+_register_widget_fix(
+    "cfg_one",
+    "CFGGuider cfg > 1 -> 1 (distilled model)",
+    ("CFGGuider",),
+    "cfg",
+    lambda v: isinstance(v, (int, float)) and v > 1,
+    lambda v: 1.0,
+    "distilled LTX runs at CFG 1",
+)
+_register_widget_fix(
+    "snap_boundaries",
+    "schedule snap_boundaries off -> on (mixed-prompt iterations)",
+    ("TimestampPromptSchedule", "TimestampPromptScheduleBatchEncode", "KeyframeImageSchedule"),
+    "snap_boundaries",
+    lambda v: v is False,
+    lambda v: True,
+    "one prompt per iteration",
+)
+_res_ui_w, _res_api_w = _widget_fix(
+    ("EmptyLTXVLatentVideo", "ImageScale", "ImageResizeKJv2", "LTXVImgToVideo"),
+    "width",
+    lambda v: isinstance(v, int) and v > 0 and v % 64 != 0,
+    _round64,
+    "64-aligned",
+)
+_res_ui_h, _res_api_h = _widget_fix(
+    ("EmptyLTXVLatentVideo", "ImageScale", "ImageResizeKJv2", "LTXVImgToVideo"),
+    "height",
+    lambda v: isinstance(v, int) and v > 0 and v % 64 != 0,
+    _round64,
+    "64-aligned",
+)
+FIXES["resolution_64"] = Fix(
+    "resolution_64",
+    "width/height -> nearest multiple of 64",
+    lambda d, r: _res_ui_w(d, r) + _res_ui_h(d, r),
+    lambda g, r: _res_api_w(g, r) + _res_api_h(g, r),
+)
 
 
 # -- AudioLoopHelper legacy widgets ---------------------------------------------------------------
@@ -157,8 +201,11 @@ def _api_controller_seed(graph: dict, registry: NodeRegistry) -> list[str]:
     return changes
 
 
-@fix("controller_seed", "AudioLoopController base_seed -> seed (files from ltx-audioloop 0.1; AudioLoopHelper's name)",
-     api=_api_controller_seed)
+@fix(
+    "controller_seed",
+    "AudioLoopController base_seed -> seed (files from ltx-audioloop 0.1; AudioLoopHelper's name)",
+    api=_api_controller_seed,
+)
 def _controller_seed(document: dict, registry: NodeRegistry) -> list[str]:
     changes: list[str] = []
     for editor in editors(document):
@@ -173,8 +220,10 @@ def _controller_seed(document: dict, registry: NodeRegistry) -> list[str]:
             values = node.get("widgets_values")
             if isinstance(values, list) and len(values) == 5:  # base_seed had no control_after_generate value
                 values.insert(4, CONTROLLER_SEED_CONTROL)
-            changes.append(f"{scope}AudioLoopController #{node['id']}: input base_seed -> seed "
-                           f"(control_after_generate {CONTROLLER_SEED_CONTROL!r})")
+            changes.append(
+                f"{scope}AudioLoopController #{node['id']}: input base_seed -> seed "
+                f"(control_after_generate {CONTROLLER_SEED_CONTROL!r})"
+            )
     return changes
 
 
@@ -188,12 +237,14 @@ def _alh_legacy_widgets(document: dict, registry: NodeRegistry) -> list[str]:
             if isinstance(values, list) and len(values) == 2 and all(isinstance(v, (int, float)) for v in values):
                 stride, window = float(values[0]), float(values[1])
                 overlap = round(max(window - stride, 0.0), 2)
-                node["widgets_values"] = [window, overlap, 25, 0, "", 0.0, True, 0.0]
+                node["widgets_values"] = [window, overlap, DEFAULT_FPS, 0, "", 0.0, True, 0.0]
                 editor.disconnect(node, "stride_seconds")
                 node["inputs"] = [s for s in node.get("inputs") or [] if s.get("name") != "stride_seconds"]
                 _reindex_inputs(editor, node)
-                changes.append(f"{scope}AudioLoopPlanner #{node['id']}: legacy [stride {stride}, window {window}] -> "
-                               f"window {window}, overlap {overlap}, fps 25")
+                changes.append(
+                    f"{scope}AudioLoopPlanner #{node['id']}: legacy [stride {stride}, window {window}] -> "
+                    f"window {window}, overlap {overlap}, fps {DEFAULT_FPS}"
+                )
     return changes
 
 
@@ -210,6 +261,7 @@ def _reindex_inputs(editor: GraphEditor, node: dict) -> None:
 
 
 # -- wiring fixes ------------------------------------------------------------------------------
+
 
 def _output_slot(registry: NodeRegistry, node_type: str, name: str) -> int:
     return registry.spec(node_type).output_index(name)
@@ -233,8 +285,11 @@ def _api_iterations(graph: dict, registry: NodeRegistry) -> list[str]:
     return changes
 
 
-@fix("iterations_from_planner", "wire AudioLoopPlanner.total_iterations into TensorLoopOpen (loop length = audio)",
-     api=_api_iterations)
+@fix(
+    "iterations_from_planner",
+    "wire AudioLoopPlanner.total_iterations into TensorLoopOpen (loop length = audio)",
+    api=_api_iterations,
+)
 def _iterations_from_planner(document: dict, registry: NodeRegistry) -> list[str]:
     changes: list[str] = []
     for editor in editors(document):
@@ -250,8 +305,10 @@ def _iterations_from_planner(document: dict, registry: NodeRegistry) -> list[str
             if isinstance(values, list) and values and values[0] != "iterations":
                 values[:2] = ["iterations", values[1] if len(values) > 1 else 0]
             editor.connect(planners[0], slot, loop_open, "mode.iterations", "INT", widget=True)
-            changes.append(f"{_scope_name(editor)}TensorLoopOpen #{loop_open['id']}: iterations <- "
-                           f"AudioLoopPlanner #{planners[0]['id']}.total_iterations")
+            changes.append(
+                f"{_scope_name(editor)}TensorLoopOpen #{loop_open['id']}: iterations <- "
+                f"AudioLoopPlanner #{planners[0]['id']}.total_iterations"
+            )
     return changes
 
 
@@ -272,8 +329,11 @@ def _api_preprocess_symmetry(graph: dict, registry: NodeRegistry) -> list[str]:
     return changes
 
 
-@fix("preprocess_symmetry", "loop guide images take the same LTXVPreprocess output as the initial render",
-     api=_api_preprocess_symmetry)
+@fix(
+    "preprocess_symmetry",
+    "loop guide images take the same LTXVPreprocess output as the initial render",
+    api=_api_preprocess_symmetry,
+)
 def _preprocess_symmetry(document: dict, registry: NodeRegistry) -> list[str]:
     """Find the LTXVPreprocess whose input image is X; any other consumer of X that conditions a
     pass (through Reroute/Set/Get or a subgraph boundary) is re-pointed at the preprocess output."""
@@ -289,8 +349,10 @@ def _preprocess_symmetry(document: dict, registry: NodeRegistry) -> list[str]:
                 continue
             if _feeds_a_guide(document, top, target, name):
                 top.connect(preprocess, 0, target, name, "IMAGE")
-                changes.append(f"{target['type']} #{target['id']}.{name}: raw image from {raw_node['type']} "
-                               f"#{raw_node['id']} -> LTXVPreprocess #{preprocess['id']}")
+                changes.append(
+                    f"{target['type']} #{target['id']}.{name}: raw image from {raw_node['type']} "
+                    f"#{raw_node['id']} -> LTXVPreprocess #{preprocess['id']}"
+                )
     return changes
 
 
@@ -299,8 +361,14 @@ def _feeds_a_guide(document: dict, top: GraphEditor, node: dict, name: str, dept
     if depth > 32:
         return False
     kind = node.get("type")
-    if kind in ("LTXVAddGuide", "LTXVAddLatentGuide", "VAEEncode", "LTXVImgToVideoInplace", "LTXVImgToVideoInplaceKJ",
-                "LTXVAddGuideMulti"):
+    if kind in (
+        "LTXVAddGuide",
+        "LTXVAddLatentGuide",
+        "VAEEncode",
+        "LTXVImgToVideoInplace",
+        "LTXVImgToVideoInplaceKJ",
+        "LTXVAddGuideMulti",
+    ):
         return True
     if kind == "SetNode":
         label = (node.get("widgets_values") or [None])[0]
@@ -323,11 +391,11 @@ def _feeds_a_guide(document: dict, top: GraphEditor, node: dict, name: str, dept
                 row = GraphEditor._row(link)
                 if row[1] == -10 and row[2] == slot:
                     target = inner.node(row[3])
-                    if target is not None and _feeds_a_guide(document, inner, target,
-                                                             target["inputs"][row[4]]["name"], depth + 1):
+                    if target is not None and _feeds_a_guide(
+                        document, inner, target, target["inputs"][row[4]]["name"], depth + 1
+                    ):
                         return True
     return False
-
 
 
 @fix("decoder_ltx_tiled", "VAEDecodeTiled -> LTXVTiledVAEDecode (spatial tiles only: no temporal seams)")
@@ -342,8 +410,11 @@ def _decoder(document: dict, registry: NodeRegistry) -> list[str]:
                     slot["name"] = "latents"
                 if slot.get("name") in ("tile_size", "overlap", "temporal_size", "temporal_overlap"):
                     editor.disconnect(node, slot["name"])
-            node["inputs"] = [s for s in node.get("inputs") or []
-                              if s.get("name") not in ("tile_size", "overlap", "temporal_size", "temporal_overlap")]
+            node["inputs"] = [
+                s
+                for s in node.get("inputs") or []
+                if s.get("name") not in ("tile_size", "overlap", "temporal_size", "temporal_overlap")
+            ]
             _reindex_inputs(editor, node)
             node["widgets_values"] = [2, 2, 1, True, "auto", "auto"]
             changes.append(f"{_scope_name(editor)}VAEDecodeTiled #{node['id']} -> LTXVTiledVAEDecode [2, 2, 1, true]")
@@ -351,6 +422,7 @@ def _decoder(document: dict, registry: NodeRegistry) -> list[str]:
 
 
 # -- in-loop text encoding -> batch encoding (AudioLoopHelper conversion) ----------------------
+
 
 @fix("batch_encode", "in-loop TimestampPromptSchedule + text encoders -> one batch encode before the loop")
 def _batch_encode(document: dict, registry: NodeRegistry) -> list[str]:
@@ -370,8 +442,11 @@ def _widget(node: dict, registry: NodeRegistry, name: str, default: Any) -> Any:
 
 
 def _convert_schedule(editor: GraphEditor, schedule_node: dict, registry: NodeRegistry) -> list[str]:
-    encoders = [t for t, n in editor.consumers(schedule_node)
-                if t["type"] in ("CachedTextEncode_AudioLoop", "CLIPTextEncode") and n == "text"]
+    encoders = [
+        t
+        for t, n in editor.consumers(schedule_node)
+        if t["type"] in ("CachedTextEncode_AudioLoop", "CLIPTextEncode") and n == "text"
+    ]
     if not encoders:
         return []
     clip = editor.source(encoders[0], "clip")
@@ -388,27 +463,51 @@ def _convert_schedule(editor: GraphEditor, schedule_node: dict, registry: NodeRe
     x, y = schedule_node.get("pos", [0, 0])
 
     schedule_text = _widget(schedule_node, registry, "schedule", "")
-    stride = _widget(schedule_node, registry, "stride_seconds", 17.92)
+    stride = _widget(schedule_node, registry, "stride_seconds", DEFAULT_STRIDE_SECONDS)
     blend = _widget(schedule_node, registry, "blend_seconds", 0.0)
     snap = _widget(schedule_node, registry, "snap_boundaries", True)
-    batch = editor.add_node("TimestampPromptScheduleBatchEncode", [x, y - 420],
-                            [schedule_text, stride, 0.0, bool(snap), 25.0, blend],
-                            title="Encode every prompt once (before the loop)",
-                            outputs=[("conditioning_list", "*"), ("iteration_count", "INT"), ("report", "STRING"),
-                                     ("encoded_prompts", "INT")], size=(400.0, 300.0))
+    batch = editor.add_node(
+        "TimestampPromptScheduleBatchEncode",
+        [x, y - 420],
+        [schedule_text, stride, 0.0, bool(snap), float(DEFAULT_FPS), blend],
+        title="Encode every prompt once (before the loop)",
+        outputs=[
+            ("conditioning_list", "*"),
+            ("iteration_count", "INT"),
+            ("report", "STRING"),
+            ("encoded_prompts", "INT"),
+        ],
+        size=(400.0, 300.0),
+    )
     if clip is not None:
         editor.connect(clip[0], clip[1], batch, "clip", "CLIP")
     if planner is not None:
-        editor.connect(planner, _output_slot(registry, "AudioLoopPlanner", "stride_seconds"), batch, "stride_seconds",
-                       "FLOAT", widget=True)
+        editor.connect(
+            planner,
+            _output_slot(registry, "AudioLoopPlanner", "stride_seconds"),
+            batch,
+            "stride_seconds",
+            "FLOAT",
+            widget=True,
+        )
     audio_source = editor.source(controller, "audio") if controller is not None else None
     if audio_source is not None:
-        duration = editor.add_node("AudioDuration", [x - 380, y - 420], [], title="Track length",
-                                   outputs=[("duration_seconds", "FLOAT"), ("sample_rate", "INT"), ("total_samples", "INT")])
+        duration = editor.add_node(
+            "AudioDuration",
+            [x - 380, y - 420],
+            [],
+            title="Track length",
+            outputs=[("duration_seconds", "FLOAT"), ("sample_rate", "INT"), ("total_samples", "INT")],
+        )
         editor.connect(audio_source[0], audio_source[1], duration, "audio", "AUDIO")
         editor.connect(duration, 0, batch, "audio_duration", "FLOAT", widget=True)
-    select = editor.add_node("ConditioningSelectByIteration", [x, y], [1], title="Prompt of this iteration (pre-encoded)",
-                             outputs=[("conditioning", "CONDITIONING")])
+    select = editor.add_node(
+        "ConditioningSelectByIteration",
+        [x, y],
+        [1],
+        title="Prompt of this iteration (pre-encoded)",
+        outputs=[("conditioning", "CONDITIONING")],
+    )
     editor.connect(batch, 0, select, "conditioning_list", "*")
     if iteration is not None:
         editor.connect(iteration[0], iteration[1], select, "current_iteration", "INT", widget=True)
@@ -418,9 +517,11 @@ def _convert_schedule(editor: GraphEditor, schedule_node: dict, registry: NodeRe
     for node in removed:
         editor.remove_node(node)
     names = ", ".join(f"{n['type']} #{n['id']}" for n in removed)
-    return [f"{_scope_name(editor)}replaced in-loop {names} with "
-            f"TimestampPromptScheduleBatchEncode #{batch['id']} (before the loop) + "
-            f"ConditioningSelectByIteration #{select['id']}"]
+    return [
+        f"{_scope_name(editor)}replaced in-loop {names} with "
+        f"TimestampPromptScheduleBatchEncode #{batch['id']} (before the loop) + "
+        f"ConditioningSelectByIteration #{select['id']}"
+    ]
 
 
 @fix("frontend_padding", "pad widget lists the frontend would cut (TensorLoopClose overlap counts read back as 8)")
@@ -435,8 +536,10 @@ def _frontend_padding(document: dict, registry: NodeRegistry) -> list[str]:
             if spec is None or not isinstance(values, list) or not misread_values(spec, values):
                 continue
             values.append(PAD)
-            changes.append(f"{_scope_name(editor)}{node['type']} #{node['id']}: widget list padded so the frontend "
-                           "keeps every value")
+            changes.append(
+                f"{_scope_name(editor)}{node['type']} #{node['id']}: widget list padded so the frontend "
+                "keeps every value"
+            )
     return changes
 
 
@@ -455,22 +558,33 @@ def _drop_stale_links(document: dict, registry: NodeRegistry) -> list[str]:
                 origin = editor.node(row[1])
                 if origin is not None and row[2] < len(origin.get("outputs") or []):
                     out = origin["outputs"][row[2]]
-                    out["links"] = [l for l in (out.get("links") or []) if l != row[0]]
+                    out["links"] = [link for link in (out.get("links") or []) if link != row[0]]
                 changes.append(f"{_scope_name(editor)}removed stale link {row[0]} ({row[1]} -> {row[3]})")
     return changes
 
 
-@fix("alh_to_ltx_audioloop", "convert an AudioLoopHelper workflow: legacy widgets, batch encoding, preprocessing, "
-                              "iteration wiring")
+@fix(
+    "alh_to_ltx_audioloop",
+    "convert an AudioLoopHelper workflow: legacy widgets, batch encoding, preprocessing, iteration wiring",
+)
 def _alh_conversion(document: dict, registry: NodeRegistry) -> list[str]:
     changes: list[str] = []
-    for name in ("drop_stale_links", "alh_legacy_widgets", "batch_encode", "preprocess_compression", "preprocess_symmetry",
-                 "iterations_from_planner", "sampler_euler", "snap_boundaries"):
+    for name in (
+        "drop_stale_links",
+        "alh_legacy_widgets",
+        "batch_encode",
+        "preprocess_compression",
+        "preprocess_symmetry",
+        "iterations_from_planner",
+        "sampler_euler",
+        "snap_boundaries",
+    ):
         changes += FIXES[name].ui(document, registry)
     return changes
 
 
 # -- running ----------------------------------------------------------------------------------
+
 
 @dataclass
 class MigrationResult:
@@ -545,8 +659,10 @@ def revert_file(path: str | Path) -> Path:
     if not backup.is_file():
         raise ValueError(f"no backup {backup.name} next to {file}: nothing to revert")
     if not usable_backup(backup):
-        raise ValueError(f"backup {backup} is empty or not a workflow; {file} was left as it is "
-                         "(restore it by hand if you have another copy)")
+        raise ValueError(
+            f"backup {backup} is empty or not a workflow; {file} was left as it is "
+            "(restore it by hand if you have another copy)"
+        )
     atomic_write(file, backup.read_bytes())
     backup.unlink()
     return file

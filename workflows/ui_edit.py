@@ -36,7 +36,14 @@ class GraphEditor:
     @staticmethod
     def _row(link: Any) -> list[Any]:
         if isinstance(link, dict):
-            return [link["id"], link["origin_id"], link["origin_slot"], link["target_id"], link["target_slot"], link.get("type", "*")]
+            return [
+                link["id"],
+                link["origin_id"],
+                link["origin_slot"],
+                link["target_id"],
+                link["target_slot"],
+                link.get("type", "*"),
+            ]
         return list(link)
 
     def input_slot(self, node: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -67,7 +74,9 @@ class GraphEditor:
     def _next_link_id(self) -> int:
         key = "last_link_id"
         state = self.graph.get("state")
-        current = max([self._row(l)[0] for l in self.graph.get("links", [])] + [int(self.document.get(key, 0) or 0)])
+        current = max(
+            [self._row(link)[0] for link in self.graph.get("links", [])] + [int(self.document.get(key, 0) or 0)]
+        )
         new = current + 1
         self.document[key] = max(int(self.document.get(key, 0) or 0), new)
         if isinstance(state, dict):
@@ -89,15 +98,23 @@ class GraphEditor:
         link_id = int(slot["link"])
         row = self.link(link_id)
         slot["link"] = None
-        self.graph["links"] = [l for l in self.graph.get("links", []) if self._row(l)[0] != link_id]
+        self.graph["links"] = [link for link in self.graph.get("links", []) if self._row(link)[0] != link_id]
         if row is not None:
             origin = self.node(row[1])
             if origin is not None and row[2] < len(origin.get("outputs") or []):
                 out = origin["outputs"][row[2]]
-                out["links"] = [l for l in (out.get("links") or []) if l != link_id]
+                out["links"] = [link for link in (out.get("links") or []) if link != link_id]
 
-    def connect(self, origin: dict[str, Any], origin_slot: int, target: dict[str, Any], name: str,
-                link_type: str, *, widget: bool = False) -> int:
+    def connect(
+        self,
+        origin: dict[str, Any],
+        origin_slot: int,
+        target: dict[str, Any],
+        name: str,
+        link_type: str,
+        *,
+        widget: bool = False,
+    ) -> int:
         """Link ``origin[origin_slot]`` to ``target``'s input ``name`` (adding the input slot if needed)."""
         self.disconnect(target, name)
         slot = self.input_slot(target, name)
@@ -111,8 +128,9 @@ class GraphEditor:
         slot["link"] = link_id
         row = [link_id, origin["id"], origin_slot, target["id"], index, link_type]
         if self.dict_links:
-            self.graph.setdefault("links", []).append(dict(zip(
-                ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type"), row)))
+            self.graph.setdefault("links", []).append(
+                dict(zip(("id", "origin_id", "origin_slot", "target_id", "target_slot", "type"), row))
+            )
         else:
             self.graph.setdefault("links", []).append(row)
         outputs = origin.setdefault("outputs", [])
@@ -128,12 +146,29 @@ class GraphEditor:
             self.disconnect(target, name)
         self.graph["nodes"] = [n for n in self.graph.get("nodes", []) if n is not node]
 
-    def add_node(self, node_type: str, pos: list[float], widgets_values: list[Any], *, title: str | None = None,
-                 outputs: list[tuple[str, str]] = (), size: tuple[float, float] = (340.0, 160.0)) -> dict[str, Any]:
-        node = {"id": self.next_node_id(), "type": node_type, "pos": list(pos), "size": list(size), "flags": {},
-                "order": len(self.graph.get("nodes", [])), "mode": 0, "inputs": [],
-                "outputs": [{"name": n, "type": t, "links": [], "slot_index": i} for i, (n, t) in enumerate(outputs)],
-                "properties": {"Node name for S&R": node_type}, "widgets_values": list(widgets_values)}
+    def add_node(
+        self,
+        node_type: str,
+        pos: list[float],
+        widgets_values: list[Any],
+        *,
+        title: str | None = None,
+        outputs: list[tuple[str, str]] = (),
+        size: tuple[float, float] = (340.0, 160.0),
+    ) -> dict[str, Any]:
+        node = {
+            "id": self.next_node_id(),
+            "type": node_type,
+            "pos": list(pos),
+            "size": list(size),
+            "flags": {},
+            "order": len(self.graph.get("nodes", [])),
+            "mode": 0,
+            "inputs": [],
+            "outputs": [{"name": n, "type": t, "links": [], "slot_index": i} for i, (n, t) in enumerate(outputs)],
+            "properties": {"Node name for S&R": node_type},
+            "widgets_values": list(widgets_values),
+        }
         if title:
             node["title"] = title
         self.graph.setdefault("nodes", []).append(node)

@@ -43,9 +43,10 @@ def _load_harness():
 
 
 _load_harness()
-from ltx_comfytests import server as comfy_server_lib  # noqa: E402
 from ltx_comfytests import client, frontend, media, tinyize  # noqa: E402
-from ltx_comfytests.paths import API_DIR as SHIPPED_API_DIR, PACKAGE_ROOT  # noqa: E402
+from ltx_comfytests import server as comfy_server_lib  # noqa: E402
+from ltx_comfytests.paths import API_DIR as SHIPPED_API_DIR  # noqa: E402
+from ltx_comfytests.paths import PACKAGE_ROOT  # noqa: E402
 
 
 def comfy_root() -> Path | None:

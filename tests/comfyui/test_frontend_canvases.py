@@ -33,7 +33,9 @@ def api_differences(converted: dict, shipped: dict, declared: dict[str, set[str]
     """Every way ``converted`` differs from ``shipped`` in node ids, class types and inputs; inputs only
     the frontend writes and the node does not declare are listed in ``ignored`` instead."""
     lines = []
-    for node_id in sorted(set(converted) | set(shipped), key=lambda s: [int(p) if p.isdigit() else p for p in s.split(":")]):
+    for node_id in sorted(
+        set(converted) | set(shipped), key=lambda s: [int(p) if p.isdigit() else p for p in s.split(":")]
+    ):
         if node_id not in shipped:
             lines.append(f"node {node_id} ({converted[node_id].get('class_type')}): only in the frontend's conversion")
             continue
@@ -42,7 +44,9 @@ def api_differences(converted: dict, shipped: dict, declared: dict[str, set[str]
             continue
         ours, theirs = shipped[node_id], converted[node_id]
         if ours.get("class_type") != theirs.get("class_type"):
-            lines.append(f"node {node_id}: class_type frontend {theirs.get('class_type')!r}, shipped {ours.get('class_type')!r}")
+            lines.append(
+                f"node {node_id}: class_type frontend {theirs.get('class_type')!r}, shipped {ours.get('class_type')!r}"
+            )
             continue
         ours_in, theirs_in = ours.get("inputs", {}), theirs.get("inputs", {})
         for name in sorted(set(ours_in) | set(theirs_in)):
@@ -50,14 +54,20 @@ def api_differences(converted: dict, shipped: dict, declared: dict[str, set[str]
                 ignored.append(f"{node_id} {ours['class_type']}.{name}")
                 continue
             if name not in theirs_in:
-                lines.append(f"node {node_id} {ours['class_type']}.{name}: shipped {json.dumps(ours_in[name])}, "
-                             "missing in the frontend's conversion")
+                lines.append(
+                    f"node {node_id} {ours['class_type']}.{name}: shipped {json.dumps(ours_in[name])}, "
+                    "missing in the frontend's conversion"
+                )
             elif name not in ours_in:
-                lines.append(f"node {node_id} {ours['class_type']}.{name}: frontend {json.dumps(theirs_in[name])}, "
-                             "missing in the shipped API file")
+                lines.append(
+                    f"node {node_id} {ours['class_type']}.{name}: frontend {json.dumps(theirs_in[name])}, "
+                    "missing in the shipped API file"
+                )
             elif ours_in[name] != theirs_in[name]:
-                lines.append(f"node {node_id} {ours['class_type']}.{name}: frontend {json.dumps(theirs_in[name])}, "
-                             f"shipped {json.dumps(ours_in[name])}")
+                lines.append(
+                    f"node {node_id} {ours['class_type']}.{name}: frontend {json.dumps(theirs_in[name])}, "
+                    f"shipped {json.dumps(ours_in[name])}"
+                )
     return lines
 
 
@@ -72,5 +82,7 @@ def test_real_frontend_converts_canvas_to_shipped_api(browser_page, declared_inp
     if ignored:
         verdict += " (ignored frontend-only inputs: " + ", ".join(ignored) + ")"
     figures.setdefault("frontend conversions", {})[name] = verdict
-    assert not differences, (f"{name}: the real frontend's API form differs from example_workflows/api/{name}.json "
-                             f"in {len(differences)} place(s):\n  " + "\n  ".join(differences))
+    assert not differences, (
+        f"{name}: the real frontend's API form differs from example_workflows/api/{name}.json "
+        f"in {len(differences)} place(s):\n  " + "\n  ".join(differences)
+    )

@@ -42,7 +42,8 @@ def test_video_is_as_long_as_its_audio(shipped, comfy, name):
         f"{why} lasts {expected:.3f} s (tolerance one latent frame, {tolerance:.3f} s)")
     if any(n["class_type"] == "LoadAudio" for n in runs.graph.values()):
         assert abs(runs.video.audio_seconds - comfy.audio_seconds) <= tolerance, (
-            f"{name}: the file's audio lasts {runs.video.audio_seconds:.3f} s, the input track {comfy.audio_seconds:.3f} s")
+            f"{name}: the file's audio lasts {runs.video.audio_seconds:.3f} s, the input track "
+            f"{comfy.audio_seconds:.3f} s")
     if any(n["class_type"] == "KeyframeClipPlan" for n in runs.graph.values()):
         # first frame of the first clip plus clip_seconds * fps per clip: one shared frame per join
         assert runs.video.frames == round(expected * fps) + 1, (

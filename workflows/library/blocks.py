@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...loop.geometry import DEFAULT_FPS
 from ...video.chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES
 from ..graph import OutputRef, Workflow
 
@@ -22,9 +23,6 @@ MODEL_FILES_BYTES = 38_976_828_211
 DISTILLED_SIGMAS = "1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875, 0.0"
 CONDITIONING_CRF = 18
 WIDTH, HEIGHT = 832, 448
-FPS = 25
-WINDOW_SECONDS = 19.88
-OVERLAP_SECONDS = 2.0
 
 NAG_NODE = "AudioLoopLTX2NAG"
 SAGE_NODE = "AudioLoopHelperSageAttention"
@@ -94,23 +92,38 @@ def models(wf: Workflow, *, nag: bool = True, sage: bool = True, negative_text: 
                               properties=_models_property(TEXT_ENCODER, CHECKPOINT))
         audio_vae = wf.add("LTXVAudioVAELoader", title="Audio VAE", ckpt_name=CHECKPOINT,
                            properties=_models_property(CHECKPOINT))
-        negative = wf.add("CLIPTextEncode", title="Negative prompt (NAG)", text=negative_text, clip=text_encoder["CLIP"])
+        negative = wf.add(
+            "CLIPTextEncode", title="Negative prompt (NAG)", text=negative_text, clip=text_encoder["CLIP"]
+        )
         model = checkpoint["MODEL"]
         if nag:
-            model = wf.add(NAG_NODE, title="NAG (negative prompt at CFG 1)", model=model,
-                           negative=negative["CONDITIONING"])["model"]
+            model = wf.add(
+                NAG_NODE, title="NAG (negative prompt at CFG 1)", model=model, negative=negative["CONDITIONING"]
+            )["model"]
         if sage:
-            model = wf.add(SAGE_NODE, title="Attention: SageAttention, mask-aware", model=model,
-                           mode="auto_mask_aware")["model"]
+            model = wf.add(
+                SAGE_NODE, title="Attention: SageAttention, mask-aware", model=model, mode="auto_mask_aware"
+            )["model"]
     return Models(model, checkpoint["VAE"], audio_vae["Audio VAE"], text_encoder["CLIP"], negative["CONDITIONING"])
 
 
 def conditioning_image(wf: Workflow, image: OutputRef, *, width: int = WIDTH, height: int = HEIGHT) -> OutputRef:
     """Resize (crop to fill) to a 64-aligned size, then LTX's CRF re-compression: one output for every pass."""
-    scaled = wf.add("ImageScale", title=f"Resize to {width}x{height}", image=image, upscale_method="lanczos",
-                    width=width, height=height, crop="center")
-    return wf.add("LTXVPreprocess", title=f"LTXV Preprocess (CRF {CONDITIONING_CRF})", image=scaled["IMAGE"],
-                  img_compression=CONDITIONING_CRF)["output_image"]
+    scaled = wf.add(
+        "ImageScale",
+        title=f"Resize to {width}x{height}",
+        image=image,
+        upscale_method="lanczos",
+        width=width,
+        height=height,
+        crop="center",
+    )
+    return wf.add(
+        "LTXVPreprocess",
+        title=f"LTXV Preprocess (CRF {CONDITIONING_CRF})",
+        image=scaled["IMAGE"],
+        img_compression=CONDITIONING_CRF,
+    )["output_image"]
 
 
 def sampler_parts(wf: Workflow) -> tuple[OutputRef, OutputRef]:
@@ -120,14 +133,34 @@ def sampler_parts(wf: Workflow) -> tuple[OutputRef, OutputRef]:
     return sampler["SAMPLER"], sigmas["SIGMAS"]
 
 
-def sample_av(wf: Workflow, *, model: OutputRef, positive: OutputRef, negative: OutputRef, video: OutputRef,
-              audio: OutputRef, seed: OutputRef | int, sampler: OutputRef, sigmas: OutputRef, label: str) -> tuple[OutputRef, OutputRef]:
+def sample_av(
+    wf: Workflow,
+    *,
+    model: OutputRef,
+    positive: OutputRef,
+    negative: OutputRef,
+    video: OutputRef,
+    audio: OutputRef,
+    seed: OutputRef | int,
+    sampler: OutputRef,
+    sigmas: OutputRef,
+    label: str,
+) -> tuple[OutputRef, OutputRef]:
     """One audio+video sampler pass at CFG 1; returns the (video, audio) latents."""
     av = wf.add("LTXVConcatAVLatent", title=f"{label}: audio+video latent", video_latent=video, audio_latent=audio)
-    guider = wf.add("CFGGuider", title=f"{label}: guider (CFG 1)", model=model, positive=positive, negative=negative, cfg=1.0)
+    guider = wf.add(
+        "CFGGuider", title=f"{label}: guider (CFG 1)", model=model, positive=positive, negative=negative, cfg=1.0
+    )
     noise = wf.add("RandomNoise", title=f"{label}: noise", noise_seed=seed)
-    sampled = wf.add("SamplerCustomAdvanced", title=f"{label}: sample", noise=noise["NOISE"], guider=guider["GUIDER"],
-                     sampler=sampler, sigmas=sigmas, latent_image=av["LATENT"])
+    sampled = wf.add(
+        "SamplerCustomAdvanced",
+        title=f"{label}: sample",
+        noise=noise["NOISE"],
+        guider=guider["GUIDER"],
+        sampler=sampler,
+        sigmas=sigmas,
+        latent_image=av["LATENT"],
+    )
     split = wf.add("LTXVSeparateAVLatent", title=f"{label}: split", av_latent=sampled["output"])
     return split["video_latent"], split["audio_latent"]
 
@@ -137,27 +170,52 @@ DECODE_CONTEXT_LATENT_FRAMES = DEFAULT_CONTEXT_LATENT_FRAMES
 VIDEO_CRF = 19
 
 
-def stream_to_file(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,
-                   fps: float = FPS) -> OutputRef:
+def stream_to_file(
+    wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str, fps: float = DEFAULT_FPS
+) -> OutputRef:
     """Decode in overlapping temporal chunks and stream into an H.264 file: memory flat in the track's length."""
     inputs = {"audio": audio} if audio is not None else {}
-    writer = wf.add("AudioLoopSaveVideo", title="Decode in chunks and save (flat memory)", vae=vae, latent=latent,
-                    filename_prefix=prefix, fps=float(fps), codec="h264", crf=VIDEO_CRF, pixel_format="yuv420p",
-                    container="mp4", preset="medium", chunk_latent_frames=DECODE_CHUNK_LATENT_FRAMES,
-                    context_latent_frames=DECODE_CONTEXT_LATENT_FRAMES, spatial_tile_size=0, **inputs)
+    writer = wf.add(
+        "AudioLoopSaveVideo",
+        title="Decode in chunks and save (flat memory)",
+        vae=vae,
+        latent=latent,
+        filename_prefix=prefix,
+        fps=float(fps),
+        codec="h264",
+        crf=VIDEO_CRF,
+        pixel_format="yuv420p",
+        container="mp4",
+        preset="medium",
+        chunk_latent_frames=DECODE_CHUNK_LATENT_FRAMES,
+        context_latent_frames=DECODE_CONTEXT_LATENT_FRAMES,
+        spatial_tile_size=0,
+        **inputs,
+    )
     return writer["video"]
 
 
-def decode_and_save(wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str,
-                    fps: float = FPS) -> None:
+def decode_and_save(
+    wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str, fps: float = DEFAULT_FPS
+) -> None:
     """One spatially tiled decode (no temporal tiles, so no decoder seams), then mux and save."""
     with wf.group("Output", color="#6d597a"):
-        images = wf.add("LTXVTiledVAEDecode", title="Decode once (spatial tiles only)", vae=vae, latents=latent,
-                        horizontal_tiles=2, vertical_tiles=2, overlap=1, last_frame_fix=True,
-                        working_device="auto", working_dtype="auto")
+        images = wf.add(
+            "LTXVTiledVAEDecode",
+            title="Decode once (spatial tiles only)",
+            vae=vae,
+            latents=latent,
+            horizontal_tiles=2,
+            vertical_tiles=2,
+            overlap=1,
+            last_frame_fix=True,
+            working_device="auto",
+            working_dtype="auto",
+        )
         video_inputs = {"images": images["image"], "fps": float(fps)}
         if audio is not None:
             video_inputs["audio"] = audio
-        video = wf.add("CreateVideo", title="Video with the original audio" if audio is not None else "Video",
-                       **video_inputs)
+        video = wf.add(
+            "CreateVideo", title="Video with the original audio" if audio is not None else "Video", **video_inputs
+        )
         wf.add("SaveVideo", title="Save", video=video["VIDEO"], filename_prefix=prefix, format="mp4", codec="h264")

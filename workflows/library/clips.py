@@ -11,6 +11,7 @@ trims one latent frame (= one pixel frame, the shared keyframe) from every clip 
 
 from __future__ import annotations
 
+from ...loop.geometry import DEFAULT_FPS
 from ..graph import Workflow
 from . import blocks
 
@@ -37,7 +38,7 @@ def _asmr(wf: Workflow, *, with_image: bool) -> Workflow:
         )
         prompt = wf.add("CLIPTextEncode", title="Prompt (video and sound)", text=ASMR_PROMPT, clip=models.clip)
         conditioned = wf.add("LTXVConditioning", title="Frame rate", positive=prompt["CONDITIONING"],
-                             negative=models.negative, frame_rate=float(blocks.FPS))
+                             negative=models.negative, frame_rate=float(DEFAULT_FPS))
         seed = wf.add("PrimitiveInt", title="seed", value=42)["INT"]
         video = wf.add("EmptyLTXVLatentVideo", title="Video latent", width=blocks.WIDTH, height=blocks.HEIGHT,
                        length=ASMR_FRAMES, batch_size=1)["LATENT"]
@@ -47,7 +48,7 @@ def _asmr(wf: Workflow, *, with_image: bool) -> Workflow:
                            image=blocks.conditioning_image(wf, image), latent=video, strength=1.0,
                            bypass=False)["latent"]
         audio = wf.add("LTXVEmptyLatentAudio", title="Audio latent (generated)", frames_number=ASMR_FRAMES,
-                       frame_rate=blocks.FPS, batch_size=1, audio_vae=models.audio_vae)["Latent"]
+                       frame_rate=DEFAULT_FPS, batch_size=1, audio_vae=models.audio_vae)["Latent"]
     with wf.group("Sample", color="#f4a261"):
         sampler, sigmas = blocks.sampler_parts(wf)
         video_latent, audio_latent = blocks.sample_av(
@@ -91,16 +92,16 @@ def keyframe_walkthrough(registry=None) -> Workflow:
                                image2=other)["IMAGE"]
         prompt = wf.add("CLIPTextEncode", title="Prompt", text=WALKTHROUGH_PROMPT, clip=models.clip)
         conditioned = wf.add("LTXVConditioning", title="Frame rate", positive=prompt["CONDITIONING"],
-                             negative=models.negative, frame_rate=float(blocks.FPS))
+                             negative=models.negative, frame_rate=float(DEFAULT_FPS))
         seed = wf.add("PrimitiveInt", title="seed", value=42)["INT"]
         sampler, sigmas = blocks.sampler_parts(wf)
         count = wf.add("KeyframeClipPlan", title="Clip count", images=keyframes, current_iteration=1,
-                       clip_seconds=8.0, fps=blocks.FPS)
+                       clip_seconds=8.0, fps=DEFAULT_FPS)
     with wf.group("Loop: one clip per keyframe pair", color="#e76f51"):
         loop_open = wf.add("TensorLoopOpen", title="Loop open",
                            mode=("iterations", {"iterations": count["clip_count"]}))
         plan = wf.add("KeyframeClipPlan", title="This clip's keyframes and length", images=keyframes,
-                      current_iteration=loop_open["current_iteration"], clip_seconds=8.0, fps=blocks.FPS)
+                      current_iteration=loop_open["current_iteration"], clip_seconds=8.0, fps=DEFAULT_FPS)
         first = blocks.conditioning_image(wf, plan["first_image"])
         last = blocks.conditioning_image(wf, plan["last_image"])
         empty = wf.add("EmptyLTXVLatentVideo", title="Clip latent", width=blocks.WIDTH, height=blocks.HEIGHT,
@@ -111,7 +112,7 @@ def keyframe_walkthrough(registry=None) -> Workflow:
                         negative=conditioned["negative"], vae=models.vae, latent=placed["latent"], image=last,
                         frame_idx=-1, strength=1.0)
         audio = wf.add("LTXVEmptyLatentAudio", title="Audio latent (generated, discarded)",
-                       frames_number=plan["clip_frames"], frame_rate=blocks.FPS, batch_size=1,
+                       frames_number=plan["clip_frames"], frame_rate=DEFAULT_FPS, batch_size=1,
                        audio_vae=models.audio_vae)
         video_latent, _ = blocks.sample_av(wf, model=models.model, positive=guided["positive"],
                                            negative=guided["negative"], video=guided["latent"],

@@ -91,16 +91,16 @@ def main():
     started = time.monotonic()
     sys.path.insert(0, os.path.abspath(args.comfy))
 
+    import comfy.cli_args
     import torch
     from safetensors.torch import save_file
-    import comfy.cli_args
     comfy.cli_args.args.cpu = True  # must precede the first import of comfy.model_management
     import comfy.ops
     import comfy.text_encoders.lt as lt
+    import tiny_te_patch
     from comfy.ldm.lightricks.av_model import LTXAVModel
     from comfy.ldm.lightricks.vae.audio_vae import AudioVAE
     from comfy.ldm.lightricks.vae.causal_video_autoencoder import VideoVAE
-    import tiny_te_patch
 
     torch.manual_seed(args.seed)
     sections = {"transformer": sizes.TRANSFORMER, "vae": sizes.VIDEO_VAE,

@@ -18,7 +18,9 @@ def swap_node_types(canvas: dict, swaps: dict[str, str]) -> tuple[dict, list[str
     """A copy of ``canvas`` with node types renamed per ``swaps``, in subgraphs too; and what changed."""
     out = copy.deepcopy(canvas)
     changed = []
-    graphs = [("", out)] + [(f"{s.get('name', s.get('id'))}/", s) for s in out.get("definitions", {}).get("subgraphs", [])]
+    graphs = [("", out)] + [
+        (f"{s.get('name', s.get('id'))}/", s) for s in out.get("definitions", {}).get("subgraphs", [])
+    ]
     for where, graph in graphs:
         for node in graph.get("nodes", []):
             if node.get("type") in swaps:
@@ -61,8 +63,10 @@ def replace_unavailable(api: dict, canvas: dict, prefix: str) -> tuple[dict, lis
             if is_link(inputs.get("audio")):
                 create["audio"] = inputs["audio"]
             graph[node_id] = {"class_type": "CreateVideo", "inputs": create, "_meta": {"title": f"was {kind}"}}
-            graph[f"{node_id}9001"] = {"class_type": "SaveVideo", "inputs": {
-                "video": [node_id, 0], "filename_prefix": prefix, "format": "mp4", "codec": "h264"}}
+            graph[f"{node_id}9001"] = {
+                "class_type": "SaveVideo",
+                "inputs": {"video": [node_id, 0], "filename_prefix": prefix, "format": "mp4", "codec": "h264"},
+            }
             notes.append(f"{node_id} {kind} -> CreateVideo ({fps:g} fps) + SaveVideo {node_id}9001")
         elif kind == "MelBandRoFormerSampler":
             audio = inputs.get("audio")
@@ -76,10 +80,16 @@ def replace_unavailable(api: dict, canvas: dict, prefix: str) -> tuple[dict, lis
             notes.append(f"{node_id} {kind}: dropped")
         else:
             unknown.append(f"{node_id} ({kind})")
-    dangling = [f"{i}.{name} -> {v[0]}" for i, n in graph.items() for name, v in n.get("inputs", {}).items()
-                if is_link(v) and v[0] not in graph]
+    dangling = [
+        f"{i}.{name} -> {v[0]}"
+        for i, n in graph.items()
+        for name, v in n.get("inputs", {}).items()
+        if is_link(v) and v[0] not in graph
+    ]
     if unknown or dangling:
-        raise ValueError("the server lacks node types this canvas uses, and no rule replaces them: "
-                         f"{', '.join(unknown) or 'none'}; links to removed nodes: {', '.join(dangling) or 'none'}. "
-                         "Load the packs that provide them (LTX_AUDIOLOOP_COMFYUI_EXTRA_NODES)")
+        raise ValueError(
+            "the server lacks node types this canvas uses, and no rule replaces them: "
+            f"{', '.join(unknown) or 'none'}; links to removed nodes: {', '.join(dangling) or 'none'}. "
+            "Load the packs that provide them (LTX_AUDIOLOOP_COMFYUI_EXTRA_NODES)"
+        )
     return graph, notes

@@ -150,5 +150,6 @@ class Frontend:
         result = await self._call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
         if result.get("exceptionDetails"):
             details = result["exceptionDetails"]
-            raise RuntimeError("in the page: " + str((details.get("exception") or {}).get("description") or details.get("text")))
+            description = (details.get("exception") or {}).get("description") or details.get("text")
+            raise RuntimeError("in the page: " + str(description))
         return (result.get("result") or {}).get("value")

@@ -145,7 +145,8 @@ def start(comfy_root: Path, python: str, base: Path, whitelist: list[str],
         while True:
             if process.poll() is not None:
                 tail = "\n".join(server.log_text().splitlines()[-40:])
-                raise RuntimeError(f"ComfyUI exited with code {process.returncode} during start-up; log {log_path}:\n{tail}")
+                raise RuntimeError(f"ComfyUI exited with code {process.returncode} during start-up; log "
+                                   f"{log_path}:\n{tail}")
             try:
                 if requests.get(url + "/system_stats", timeout=2).status_code == 200:
                     break

@@ -35,9 +35,9 @@ def apply():
     global _applied
     if _applied:
         return
-    import torch
     import comfy.text_encoders.llama as llama
     import comfy.text_encoders.lt as lt
+    import torch
 
     llama.Gemma3_12B_Config = _tiny_gemma_config(llama.Gemma3_12B_Config)
     stock_load_sd = lt.LTXAVTEModel.load_sd
