@@ -172,12 +172,22 @@ def _mel_bank(rate: int, n_fft: int, n_mels: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _band_matrix() -> tuple[np.ndarray, np.ndarray]:
-    """``([bands, F] 0/1 float32 matrix, [F] voice-band mask)`` for the STFT bins."""
+def _frame_weights() -> tuple[torch.Tensor, tuple[int, int]]:
+    """``([1 + len(BANDS) + N_MELS, F] float32 matrix, (lo, hi) voice-band bin range)`` for the STFT bins.
+
+    Row 0 turns a frame's power into its mean square (``c_k / (N_FFT sum_n w_n^2)``), the next
+    ``len(BANDS)`` rows are 0/1 masks of the bands, the last ``N_MELS`` the mel filter bank, so one
+    matrix product ``weights @ P`` per batch gives every per-frame reduction at once. The voice band
+    is a contiguous run of bins ``lo <= k < hi`` (for the flatness)."""
     freqs = np.arange(N_FFT // 2 + 1) * ANALYSIS_RATE / N_FFT
     rows = np.stack([((freqs >= lo) & (freqs < hi)).astype(np.float32) for lo, hi in BANDS.values()])
+    parseval = np.full(N_FFT // 2 + 1, 2.0, dtype=np.float32)
+    parseval[0] = parseval[-1] = 1.0
+    parseval /= N_FFT * float(_window(N_FFT).square().sum())
+    weights = np.concatenate([parseval[None], rows, _mel_bank(ANALYSIS_RATE, N_FFT, N_MELS)]).astype(np.float32)
     lo, hi = BANDS[VOICE_BAND]
-    return rows, (freqs >= lo) & (freqs < hi)
+    voice = np.flatnonzero((freqs >= lo) & (freqs < hi))
+    return torch.from_numpy(weights), (int(voice[0]), int(voice[-1]) + 1)
 
 
 class _LoudnessFrames:
@@ -326,7 +336,7 @@ class FeatureBuilder:
         self._env: list[np.ndarray] = []
 
     def feed(self, chunk: np.ndarray) -> None:
-        chunk = np.asarray(chunk, dtype=np.float32)
+        chunk = np.ascontiguousarray(chunk, dtype=np.float32)  # reductions over channels are slow on a strided view
         if chunk.ndim != 2 or chunk.shape[0] != self.channels:
             raise ValueError(f"FeatureBuilder expects [{self.channels}, n] chunks, got shape {chunk.shape}")
         if not chunk.shape[1]:
@@ -375,17 +385,14 @@ class FeatureBuilder:
         a = first * HOP - N_FFT // 2 - self._mono_start
         segment = torch.from_numpy(self._mono[a: a + (stop - first - 1) * HOP + N_FFT])
         spec = torch.stft(segment, N_FFT, HOP, window=_window(N_FFT), center=False, return_complex=True)
-        power = (spec.real.square() + spec.imag.square()).numpy()[:, : stop - first]
-        weight = np.full(power.shape[0], 2.0, dtype=np.float32)
-        weight[0] = weight[-1] = 1.0
-        norm = N_FFT * float(_window(N_FFT).square().sum())
-        rows, voice = _band_matrix()
-        mean_square = (weight / norm) @ power
-        bands = rows @ power
-        band = power[voice]
-        flatness = np.exp(np.mean(np.log(band + 1e-20), axis=0)) / (band.mean(axis=0) + 1e-20)
+        power = (spec.real.square() + spec.imag.square())[:, : stop - first]
+        weights, (lo, hi) = _frame_weights()
+        reduced = (weights @ power).numpy()
+        mean_square, bands, mel = reduced[0], reduced[1: 1 + len(BANDS)], reduced[1 + len(BANDS):]
+        band = power[lo:hi]
+        flatness = (torch.exp(torch.log(band + 1e-20).mean(dim=0)) / (band.mean(dim=0) + 1e-20)).numpy()
         self._rows["ms"].append(mean_square.astype(np.float64))
-        self._rows["mel"].append(_mel_bank(ANALYSIS_RATE, N_FFT, N_MELS) @ power)
+        self._rows["mel"].append(mel)
         self._rows["bands"].append(bands.astype(np.float64))
         self._rows["flat"].append(flatness)
         from .pitch import local_candidates

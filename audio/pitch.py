@@ -129,7 +129,7 @@ def yin(mono: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, n
     padded = np.pad(mono.astype(np.float64), (w // 2, span))
     starts = centres.astype(np.int64)  # centre c -> window starts at c - w/2, shifted by the pad
     frames = padded[starts[:, None] + np.arange(span)[None, :]]
-    size = 1 << (span + w - 1).bit_length()
+    size = 1 << (span - 1).bit_length()  # >= span: lags 0..max_lag of a w-sample window never wrap
     a = np.fft.rfft(frames[:, :w], size)
     b = np.fft.rfft(frames, size)
     r = np.fft.irfft(b * np.conj(a), size)[:, : max_lag + 1]

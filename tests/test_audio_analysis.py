@@ -261,3 +261,48 @@ def test_own_gating_matches_torchaudio_for_up_to_five_channels(channels, level_d
     ours = float(gated_loudness(energy, channel_weights(channels)))
     # integrated_loudness: torchaudio's measurement, scaled clear of its filters' clamp
     assert ours == pytest.approx(float(integrated_loudness(x, rate)), abs=1e-6)
+
+
+def _sequential_beat_scores(onset: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
+    """The beat tracker's dynamic programme written frame by frame (the definition the blocked
+    version in ``track_beats`` must reproduce): ``score_t = local_t + max_k (score_{t+k} + penalty_k)``."""
+    from ltx_audioloop.audio.rhythm import TIGHTNESS
+
+    n = len(onset)
+    half = int(round(period))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * 32.0 / period) ** 2)
+    local = np.convolve(onset / float(np.std(onset)), kernel, mode="full")[half: half + n]
+    first, last = int(round(period / 2)), int(round(2 * period))
+    offsets = np.arange(-last, -first + 1)
+    penalty = -TIGHTNESS * np.log(-offsets / period) ** 2
+    score, back = local.astype(np.float64).copy(), np.full(n, -1, dtype=np.int64)
+    started, threshold = False, 0.01 * float(local.max())
+    for t in range(n):
+        started = started or local[t] > threshold
+        if t - first < 0 or not started:
+            continue
+        cand = t + offsets
+        values = np.where(cand >= 0, score[np.maximum(cand, 0)] + penalty, -np.inf)
+        k = int(np.argmax(values))
+        if values[k] > -np.inf and (t - last >= 0 or values[k] > 0):
+            score[t], back[t] = local[t] + values[k], cand[k]
+    return score, back
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 1500), st.floats(1.6, 60.0))
+def test_blocked_beat_tracker_equals_the_frame_by_frame_programme(seed, n, period):
+    from ltx_audioloop.audio.rhythm import track_beats
+
+    rng = np.random.default_rng(seed)
+    onset = (np.maximum(rng.standard_normal(n), 0) * (rng.random(n) < rng.random())).astype(np.float32)
+    onset[: n // 4] = 0.0
+    beats = track_beats(onset, period)
+    if np.std(onset) <= 0:
+        assert len(beats) == 0
+        return
+    score, back = _sequential_beat_scores(onset, period)
+    # every beat the tracker returns is the back-pointer of the next one in the reference programme
+    for a, b in zip(beats[:-1], beats[1:]):
+        assert back[b] == a
+    assert all(0 <= b < n for b in beats)  # also when the track is shorter than the smoothing kernel
