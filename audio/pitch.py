@@ -184,11 +184,12 @@ def movement(spec: Spectrogram) -> np.ndarray:
     docstring), averaged over ``MOVEMENT_SECONDS``."""
     if spec.frames == 0:
         return np.zeros(0)
-    bands = spec.mel_db[_movement_rows(spec.mel_db.shape[0], spec.rate)]
-    lag = MOVEMENT_LAG
-    before = np.concatenate([np.repeat(bands[:, :1], min(lag, bands.shape[1]), axis=1), bands[:, :-lag]], axis=1)
-    d = bands - before[:, : bands.shape[1]]
-    counter = np.minimum(np.maximum(d, 0).mean(axis=0), np.maximum(-d, 0).mean(axis=0))
+    rows = _movement_rows(spec.mel_db.shape[0], spec.rate)
+    counter = np.empty(spec.frames, dtype=spec.mel_db.dtype)
+    for a in range(0, spec.frames, 16_384):  # in blocks of frames: bounded temporaries on an hour
+        i = np.arange(a, min(spec.frames, a + 16_384))
+        d = spec.mel_db[np.ix_(rows, i)] - spec.mel_db[np.ix_(rows, np.maximum(i - MOVEMENT_LAG, 0))]
+        counter[i] = np.minimum(np.maximum(d, 0).mean(axis=0), np.maximum(-d, 0).mean(axis=0))
     return _moving_mean(counter, max(1, int(round(MOVEMENT_SECONDS / spec.frame_seconds))))
 
 

@@ -81,16 +81,21 @@ def novelty_curve(spec: Spectrogram) -> tuple[np.ndarray, float]:
     feats /= feats.std(axis=1, keepdims=True) + 1e-6
     norms = np.linalg.norm(feats, axis=0) + 1e-9
     unit = feats / norms
-    ssm = unit.T @ unit
     # Foote kernel: +1 on the two same-side quadrants, -1 across, Gaussian taper.
     offsets = np.arange(-half, half)
     taper = np.exp(-0.5 * ((offsets + 0.5) / (0.5 * half)) ** 2)
     sign = np.where(offsets < 0, -1.0, 1.0)
     kernel = np.outer(sign * taper, sign * taper)
-    padded = np.pad(ssm, half, mode="edge")
+    # Only the band of the self-similarity matrix within the kernel is formed: for boundary j the
+    # blocks j - L .. j + L - 1 (clamped at the ends, as edge padding of the matrix would),
+    # their [2L, 2L] cosine similarities, weighted by the kernel. An hour has 7200 blocks, whose
+    # full matrix would be 400 MB.
     timbre = np.zeros(n)
-    for j in range(n):
-        timbre[j] = float((padded[j: j + 2 * half, j: j + 2 * half] * kernel).sum())
+    rows = unit.T
+    for a in range(0, n, 1024):
+        j = np.arange(a, min(n, a + 1024))
+        near = rows[np.clip(j[:, None] + offsets[None, :], 0, n - 1)]  # [J, 2L, bands]
+        timbre[j] = np.einsum("jab,ab->j", near @ near.transpose(0, 2, 1), kernel)
     timbre = np.maximum(timbre, 0) / float(np.abs(kernel).sum())
     cums = np.concatenate([[0.0], np.cumsum(level)])
     energy = np.zeros(n)

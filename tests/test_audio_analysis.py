@@ -306,3 +306,32 @@ def test_blocked_beat_tracker_equals_the_frame_by_frame_programme(seed, n, perio
     for a, b in zip(beats[:-1], beats[1:]):
         assert back[b] == a
     assert all(0 <= b < n for b in beats)  # also when the track is shorter than the smoothing kernel
+
+
+def test_banded_novelty_equals_the_full_self_similarity_definition():
+    """The timbre novelty formed from the band of the self-similarity matrix equals Foote's
+    definition on the whole (edge-padded) matrix."""
+    from ltx_audioloop.audio.features import Spectrogram
+    from ltx_audioloop.audio.sections import NOVELTY_SECONDS, _blocks, novelty_curve
+
+    rng = np.random.default_rng(7)
+    frames = 6000
+    mel = np.cumsum(rng.standard_normal((16, frames)), axis=1).astype(np.float32)
+    ms = np.full(frames, 1e-3)  # flat level: the energy term is zero, the novelty is the timbre term
+    spec = Spectrogram(mean_square=ms, band_power={}, voice_flatness=np.zeros(frames), k_mean_square=np.zeros((1, 0)),
+                       k_frame_seconds=0.05, mel_db=mel, onset=np.zeros(frames), yin_f0=np.zeros(frames),
+                       yin_aperiodicity=np.zeros(frames), duration=frames * 512 / 22050)
+    novelty, block_seconds = novelty_curve(spec)
+    blocks, _, _ = _blocks(spec)
+    half = max(2, int(round(NOVELTY_SECONDS / block_seconds)))
+    feats = blocks - blocks.mean(axis=1, keepdims=True)
+    feats /= feats.std(axis=1, keepdims=True) + 1e-6
+    unit = feats / (np.linalg.norm(feats, axis=0) + 1e-9)
+    padded = np.pad(unit.T @ unit, half, mode="edge")
+    offsets = np.arange(-half, half)
+    taper = np.exp(-0.5 * ((offsets + 0.5) / (0.5 * half)) ** 2) * np.where(offsets < 0, -1.0, 1.0)
+    kernel = np.outer(taper, taper)
+    full = np.array([(padded[j: j + 2 * half, j: j + 2 * half] * kernel).sum() for j in range(blocks.shape[1])])
+    full = np.maximum(full, 0) / np.abs(kernel).sum()
+    full[0] = 0.0
+    np.testing.assert_allclose(novelty, full, atol=1e-9)
