@@ -26,6 +26,7 @@ def add_parser(commands) -> None:
     metrics.add_argument("--json-out", type=Path, help="write the JSON here instead of stdout")
     metrics.add_argument("--db", type=Path, help="run tracker file (see 'runs')")
     metrics.add_argument("--no-track", action="store_true", help="do not record the run")
+    metrics.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,8 +43,14 @@ def run(args: argparse.Namespace) -> int:
             check_not_input(path, [args.video, args.audio], option)
     settings = {"video": str(args.video), "audio": str(args.audio) if args.audio else None, "stride": args.stride,
                 "first": args.first, "window": args.window, "overlap": args.overlap}
-    report = compute_metrics(args.video, args.audio, stride_s=args.stride, first_s=args.first,
-                             window_s=args.window, overlap_s=args.overlap)
+    from ..audio.progress import TerminalProgress
+
+    progress = TerminalProgress("metrics", getattr(args, "quiet", False))
+    try:
+        report = compute_metrics(args.video, args.audio, stride_s=args.stride, first_s=args.first,
+                                 window_s=args.window, overlap_s=args.overlap, progress=progress)
+    finally:
+        progress.close()
     json.dumps(report, allow_nan=False)  # a non-finite value is refused before anything is written
     with atomic_output(png) as temporary:
         render_metrics_plot(report).save(temporary, format="PNG")

@@ -168,11 +168,20 @@ class AudioVocalPitch:
         from ..audio.pitch import analyse_voice, note_name
         from ..audio.waveform import check_audio
 
+        from ..audio.progress import comfy_progress
+
         waveform, rate = check_audio(audio)
         lines, first = [], None
-        for i in range(waveform.shape[0]):
+        bar = comfy_progress()  # None outside ComfyUI
+        items = waveform.shape[0]
+        for i in range(items):
             mono = waveform[i].detach().to("cpu").float().mean(dim=0, keepdim=True)  # channels, not batch
-            voice = analyse_voice(compute_spectrogram(mono, rate))
+
+            def item_progress(stage: str, fraction: float, i=i) -> None:
+                if bar is not None:
+                    bar(stage, (i + fraction) / items)
+
+            voice = analyse_voice(compute_spectrogram(mono, rate, item_progress))
             first = first or voice
             prefix = f"item {i}: " if waveform.shape[0] > 1 else ""
             if math.isfinite(voice.pitch_median_hz):
