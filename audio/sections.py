@@ -20,6 +20,12 @@ is compared with the loudest section's ``S_max``; ``rel = S - S_max``:
 * a verse or chorus after the first chorus whose spectral shape (mean mel dB minus its mean over
   bands) differs from every other verse and chorus by more than ``BRIDGE_DB`` (3 dB RMS over the
   bands) and is not the last section: **bridge**.
+
+These are song labels. Once the vocal activity and the content are known,
+:func:`label_by_content` names what is not a song for what it is: any section quieter than
+``SILENCE_DB`` is **silence**; in speech (a talk, a podcast: no music) the others are **speech**
+when at least ``SPEECH_SECTION`` of their frames hold a voice, else **pause** (applause,
+laughter, a jingle).
 """
 
 from __future__ import annotations
@@ -40,7 +46,11 @@ BREAK_DB = -12.0
 EDGE_DB = -4.0
 CHORUS_DB = -3.0
 BRIDGE_DB = 3.0
-LABELS = ("intro", "verse", "chorus", "bridge", "break", "outro")
+SILENCE_DB = -50.0
+"""A section whose level (mean frame mean square) is below this many dBFS is silence, whatever the content."""
+SPEECH_SECTION = 0.2
+"""Share of a section's frames with vocal activity from which a section of a speech track is speech."""
+LABELS = ("intro", "verse", "chorus", "bridge", "break", "outro", "speech", "pause", "silence")
 
 
 @dataclass
@@ -179,6 +189,16 @@ def find_sections(spec: Spectrogram, min_section: float = MIN_SECTION_SECONDS) -
     distance = np.sqrt(np.mean((shapes[:, None, :] - shapes[None, :, :]) ** 2, axis=2))
     _label(sections, distance)
     return sections
+
+
+def label_by_content(sections: list[Section], content: str) -> None:
+    """Relabel sections that are not song parts (see the module docstring): silence for any
+    content, speech / pause for ``content == "speech"``. Call after :func:`attach_vocals`."""
+    for s in sections:
+        if s.level_db < SILENCE_DB:
+            s.label = "silence"
+        elif content == "speech":
+            s.label = "speech" if s.vocal_fraction >= SPEECH_SECTION else "pause"
 
 
 def attach_vocals(sections: list[Section], active: np.ndarray, frame_seconds: float) -> None:
