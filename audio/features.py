@@ -14,10 +14,12 @@ beyond the chunk in hand. From each chunk:
 * the downmix, resampled to ``ANALYSIS_RATE`` (22.05 kHz: the 4-8 kHz band the LTX audio VAE
   hears fits under its Nyquist) with :class:`.stream.StreamResampler`, and a Hann STFT of it
   (``N_FFT`` = 2048 samples = 92.9 ms, hop ``HOP`` = 512 samples = 23.2 ms, frames centred at
-  ``t_i = i HOP / ANALYSIS_RATE`` s). Each frame's power ``P = |X_m|^2`` is reduced at once to its
-  mean square ``ms_i = sum_k c_k P_ki / (N_FFT sum_n w_n^2)`` (Parseval; a full-scale sine reads
-  -3 dBFS), a 64-band mel spectrum (torchaudio's Slaney filter bank), the power of each band in
-  :data:`BANDS`, and the voice-band flatness; then the power is dropped;
+  ``t_i = i HOP / ANALYSIS_RATE`` s). Each batch of frames' power ``P = |X_m|^2`` ``[F, frames]``
+  is reduced by one float32 matrix product ``W P`` with a precomputed ``[1 + 8 + 64, F]`` matrix
+  to each frame's mean square ``ms_i = sum_k c_k P_ki / (N_FFT sum_n w_n^2)`` (Parseval; a
+  full-scale sine reads -3 dBFS), the power of each band in :data:`BANDS` and a 64-band mel
+  spectrum (torchaudio's Slaney filter bank); plus the voice-band flatness; then the power is
+  dropped. Per-frame results go into buffers that double when full (an hour is ~60 MB of them);
 * YIN pitch (:mod:`.pitch`) on the downmix at 11.025 kHz, on every 2nd frame that may hold a voice.
 
 A track fed in one piece or in chunks gives the same numbers (the tests check it).
