@@ -27,7 +27,7 @@ from .checks import BandLevels, Warning_, band_levels, check_track
 from .features import Spectrogram, compute_spectrogram
 from .pitch import VoiceAnalysis, analyse_voice, note_name
 from .rhythm import Rhythm, analyse_rhythm
-from .sections import Section, attach_vocals, find_sections
+from .sections import Section, attach_vocals, find_sections, label_by_content
 from .waveform import check_audio
 
 CONTENTS = ("music", "speech", "instrumental")
@@ -178,6 +178,7 @@ def analyse_features(spec: Spectrogram, rate: int, channels: int, forced: str | 
     true_peak = spec.true_peak_db
     lap("loudness", 0.85)
     chosen = forced or guess_content(rhythm, voice)
+    label_by_content(sections, chosen)
     bands = band_levels(spec, voice.active if chosen == "speech" else None)
     warnings = check_track(rate, chosen, bands, voice, lufs, true_peak, spec.clipped_runs, spec.duration)
     lap("balance", 1.0)

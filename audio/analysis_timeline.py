@@ -41,6 +41,9 @@ SECTION_COLOURS = {
     "bridge": (206, 212, 246),
     "break": (226, 226, 226),
     "outro": (250, 200, 196),
+    "speech": (196, 230, 200),
+    "pause": (232, 228, 214),
+    "silence": (240, 240, 240),
 }
 _PAD, _GUTTER, _RIGHT, _LINE = 14, 78, 22, 19
 _ROWS = (("waveform", 110), ("sections", 30), ("beats", 18), ("voice", 60), ("passes", 26))

@@ -14,10 +14,12 @@ beyond the chunk in hand. From each chunk:
 * the downmix, resampled to ``ANALYSIS_RATE`` (22.05 kHz: the 4-8 kHz band the LTX audio VAE
   hears fits under its Nyquist) with :class:`.stream.StreamResampler`, and a Hann STFT of it
   (``N_FFT`` = 2048 samples = 92.9 ms, hop ``HOP`` = 512 samples = 23.2 ms, frames centred at
-  ``t_i = i HOP / ANALYSIS_RATE`` s). Each frame's power ``P = |X_m|^2`` is reduced at once to its
-  mean square ``ms_i = sum_k c_k P_ki / (N_FFT sum_n w_n^2)`` (Parseval; a full-scale sine reads
-  -3 dBFS), a 64-band mel spectrum (torchaudio's Slaney filter bank), the power of each band in
-  :data:`BANDS`, and the voice-band flatness; then the power is dropped;
+  ``t_i = i HOP / ANALYSIS_RATE`` s). Each batch of frames' power ``P = |X_m|^2`` ``[F, frames]``
+  is reduced by one float32 matrix product ``W P`` with a precomputed ``[1 + 8 + 64, F]`` matrix
+  to each frame's mean square ``ms_i = sum_k c_k P_ki / (N_FFT sum_n w_n^2)`` (Parseval; a
+  full-scale sine reads -3 dBFS), the power of each band in :data:`BANDS` and a 64-band mel
+  spectrum (torchaudio's Slaney filter bank); plus the voice-band flatness; then the power is
+  dropped. Per-frame results go into buffers that double when full (an hour is ~60 MB of them);
 * YIN pitch (:mod:`.pitch`) on the downmix at 11.025 kHz, on every 2nd frame that may hold a voice.
 
 A track fed in one piece or in chunks gives the same numbers (the tests check it).
@@ -178,12 +180,63 @@ def _mel_bank(rate: int, n_fft: int, n_mels: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _band_matrix() -> tuple[np.ndarray, np.ndarray]:
-    """``([bands, F] 0/1 float32 matrix, [F] voice-band mask)`` for the STFT bins."""
+def _frame_weights() -> tuple[torch.Tensor, tuple[int, int]]:
+    """``([1 + len(BANDS) + N_MELS, F] float32 matrix, (lo, hi) voice-band bin range)`` for the STFT bins.
+
+    Row 0 turns a frame's power into its mean square (``c_k / (N_FFT sum_n w_n^2)``), the next
+    ``len(BANDS)`` rows are 0/1 masks of the bands, the last ``N_MELS`` the mel filter bank, so one
+    matrix product ``weights @ P`` per batch gives every per-frame reduction at once. The voice band
+    is a contiguous run of bins ``lo <= k < hi`` (for the flatness)."""
     freqs = np.arange(N_FFT // 2 + 1) * ANALYSIS_RATE / N_FFT
     rows = np.stack([((freqs >= lo) & (freqs < hi)).astype(np.float32) for lo, hi in BANDS.values()])
+    parseval = np.full(N_FFT // 2 + 1, 2.0, dtype=np.float32)
+    parseval[0] = parseval[-1] = 1.0
+    parseval /= N_FFT * float(_window(N_FFT).square().sum())
+    weights = np.concatenate([parseval[None], rows, _mel_bank(ANALYSIS_RATE, N_FFT, N_MELS)]).astype(np.float32)
     lo, hi = BANDS[VOICE_BAND]
-    return rows, (freqs >= lo) & (freqs < hi)
+    voice = np.flatnonzero((freqs >= lo) & (freqs < hi))
+    return torch.from_numpy(weights), (int(voice[0]), int(voice[-1]) + 1)
+
+
+class _Growing:
+    """Rows ``[k, n]`` appended along the last axis into one buffer whose capacity doubles.
+
+    An hour of frames kept as a list of per-batch arrays interleaves small long-lived blocks with
+    the per-chunk temporaries on the heap, and the process's memory grew by ~300 MB of fragments
+    over 60 minutes (measured); a few large buffers do not."""
+
+    def __init__(self, rows: int | None, dtype, fill: float = 0.0):
+        self.shape = () if rows is None else (rows,)
+        self.fill = fill
+        self.data = np.full(self.shape + (1024,), fill, dtype=dtype)
+        self.size = 0
+
+    def _reserve(self, stop: int) -> None:
+        if stop > self.data.shape[-1]:
+            bigger = np.full(self.shape + (max(stop, 2 * self.data.shape[-1]),), self.fill, dtype=self.data.dtype)
+            bigger[..., : self.size] = self.data[..., : self.size]
+            self.data = bigger
+
+    def append(self, values: np.ndarray) -> None:
+        n = values.shape[-1]
+        self._reserve(self.size + n)
+        self.data[..., self.size: self.size + n] = values
+        self.size += n
+
+    def put(self, index: np.ndarray, values: np.ndarray) -> None:
+        """Write ``values`` at frame ``index`` (the buffer grows to hold them; unwritten frames keep ``fill``)."""
+        if len(index):
+            self._reserve(int(index.max()) + 1)
+            self.size = max(self.size, int(index.max()) + 1)
+            self.data[..., index] = values
+
+    def result(self, size: int | None = None) -> np.ndarray:
+        """The first ``size`` (default: all appended) frames, as a trimmed copy."""
+        size = self.size if size is None else size
+        self._reserve(size)
+        out = self.data[..., :size].copy()
+        self.data = self.data[..., :0]
+        return out
 
 
 class _LoudnessFrames:
@@ -196,7 +249,7 @@ class _LoudnessFrames:
         weight[-1] /= 2.0
         self.weight = torch.from_numpy(weight / float(self.length) ** 2)
         self.rest = np.zeros((channels, 0), np.float32)
-        self.out: list[np.ndarray] = []
+        self.out = _Growing(channels, np.float64)
         self.frame_seconds = self.length / rate
 
     def feed(self, chunk: np.ndarray, final: bool = False) -> None:
@@ -208,11 +261,11 @@ class _LoudnessFrames:
         if whole:
             frames = torch.from_numpy(np.ascontiguousarray(x[:, : whole * self.length])).view(x.shape[0], whole, -1)
             spec = torch.fft.rfft(frames)
-            self.out.append(((spec.real.square() + spec.imag.square()) @ self.weight).numpy().astype(np.float64))
+            self.out.append(((spec.real.square() + spec.imag.square()) @ self.weight).numpy())
         self.rest = x[:, whole * self.length:].copy()
 
     def result(self, channels: int) -> np.ndarray:
-        return np.concatenate(self.out, axis=1) if self.out else np.zeros((channels, 0))
+        return self.out.result()
 
 
 class _PeakTracker:
@@ -325,14 +378,15 @@ class FeatureBuilder:
         self._yin_start = 0
         self._yin_total = 0
         self._yin_pending: list[int] = []
-        self._rows: dict[str, list[np.ndarray]] = {"ms": [], "mel": [], "bands": [], "flat": []}
-        self._yin: dict[int, tuple[float, float]] = {}
+        self._rows = {"ms": _Growing(None, np.float64), "mel": _Growing(N_MELS, np.float32),
+                      "bands": _Growing(len(BANDS), np.float64), "flat": _Growing(None, np.float32),
+                      "f0": _Growing(None, np.float64, np.nan), "aperiodicity": _Growing(None, np.float64, np.nan)}
         self._env_hop = max(1, self.rate // ENVELOPE_PER_SECOND)
         self._env_rest = np.zeros(0, np.float32)
-        self._env: list[np.ndarray] = []
+        self._env = _Growing(2, np.float32)
 
     def feed(self, chunk: np.ndarray) -> None:
-        chunk = np.asarray(chunk, dtype=np.float32)
+        chunk = np.ascontiguousarray(chunk, dtype=np.float32)  # reductions over channels are slow on a strided view
         if chunk.ndim != 2 or chunk.shape[0] != self.channels:
             raise ValueError(f"FeatureBuilder expects [{self.channels}, n] chunks, got shape {chunk.shape}")
         if not chunk.shape[1]:
@@ -381,18 +435,15 @@ class FeatureBuilder:
         a = first * HOP - N_FFT // 2 - self._mono_start
         segment = torch.from_numpy(self._mono[a: a + (stop - first - 1) * HOP + N_FFT])
         spec = torch.stft(segment, N_FFT, HOP, window=_window(N_FFT), center=False, return_complex=True)
-        power = (spec.real.square() + spec.imag.square()).numpy()[:, : stop - first]
-        weight = np.full(power.shape[0], 2.0, dtype=np.float32)
-        weight[0] = weight[-1] = 1.0
-        norm = N_FFT * float(_window(N_FFT).square().sum())
-        rows, voice = _band_matrix()
-        mean_square = (weight / norm) @ power
-        bands = rows @ power
-        band = power[voice]
-        flatness = np.exp(np.mean(np.log(band + 1e-20), axis=0)) / (band.mean(axis=0) + 1e-20)
-        self._rows["ms"].append(mean_square.astype(np.float64))
-        self._rows["mel"].append(_mel_bank(ANALYSIS_RATE, N_FFT, N_MELS) @ power)
-        self._rows["bands"].append(bands.astype(np.float64))
+        power = (spec.real.square() + spec.imag.square())[:, : stop - first]
+        weights, (lo, hi) = _frame_weights()
+        reduced = (weights @ power).numpy()
+        mean_square, bands, mel = reduced[0], reduced[1: 1 + len(BANDS)], reduced[1 + len(BANDS):]
+        band = power[lo:hi]
+        flatness = (torch.exp(torch.log(band + 1e-20).mean(dim=0)) / (band.mean(dim=0) + 1e-20)).numpy()
+        self._rows["ms"].append(mean_square)
+        self._rows["mel"].append(mel)
+        self._rows["bands"].append(bands)
         self._rows["flat"].append(flatness)
         from .pitch import local_candidates
 
@@ -418,8 +469,8 @@ class FeatureBuilder:
         if ready.any():
             frames = np.array(self._yin_pending)[ready]
             hz, aperiodicity = yin(self._yin_signal, centres[ready] - self._yin_start, YIN_RATE)
-            for i, f, d in zip(frames.tolist(), hz.tolist(), aperiodicity.tolist()):
-                self._yin[i] = (f, d)
+            self._rows["f0"].put(frames, hz)
+            self._rows["aperiodicity"].put(frames, aperiodicity)
             self._yin_pending = np.array(self._yin_pending)[~ready].tolist()
         # keep what the pending and the next frames still need
         next_centre = self._next_frame * HOP * YIN_RATE // ANALYSIS_RATE
@@ -438,26 +489,27 @@ class FeatureBuilder:
         tail = np.pad(tail, (0, max(0, expected - self._mono_total - len(tail))))
         self._analysis_samples(tail, final=True)
         frames = self._next_frame
-        ms = np.concatenate(self._rows["ms"]) if self._rows["ms"] else np.zeros(0)
-        mel = np.concatenate(self._rows["mel"], axis=1) if self._rows["mel"] else np.zeros((N_MELS, 0), np.float32)
-        bands = np.concatenate(self._rows["bands"], axis=1) if self._rows["bands"] else np.zeros((len(BANDS), 0))
-        flat = np.concatenate(self._rows["flat"]) if self._rows["flat"] else np.zeros(0, np.float32)
-        mel_db = 10 * np.log10(np.maximum(mel, 1e-12))
+        rows = self._rows
+        ms, mel, bands, flat = (rows[name].result() for name in ("ms", "mel", "bands", "flat"))
+        mel_db = mel  # in place: an hour of mel frames is 40 MB a copy
+        np.maximum(mel_db, 1e-12, out=mel_db)
+        np.log10(mel_db, out=mel_db)
+        mel_db *= 10
         if mel_db.size:
-            mel_db = np.maximum(mel_db, mel_db.max() - 80.0)
+            np.maximum(mel_db, mel_db.max() - 80.0, out=mel_db)
         onset = np.zeros(frames, dtype=np.float32)
-        if frames > 1:
-            onset[1:] = np.maximum(np.diff(mel_db, axis=1), 0).mean(axis=0)
-        f0 = np.full(frames, np.nan)
-        aperiodicity = np.full(frames, np.nan)
-        for i, (f, d) in self._yin.items():
-            if i < frames:
-                f0[i], aperiodicity[i] = f, d
-        envelope = np.concatenate(self._env, axis=1) if self._env else np.zeros((2, 0), np.float32)
+        for a in range(1, frames, 16_384):  # in blocks: bounded temporaries
+            b = min(frames, a + 16_384)
+            step = mel_db[:, a:b] - mel_db[:, a - 1: b - 1]
+            np.maximum(step, 0, out=step)
+            onset[a:b] = step.mean(axis=0)
+        f0 = rows["f0"].result(frames)
+        aperiodicity = rows["aperiodicity"].result(frames)
+        envelope = self._env.result()
         return Spectrogram(
             mean_square=ms, band_power={name: bands[k] for k, name in enumerate(BANDS)},
             voice_flatness=flat, k_mean_square=self._loudness.result(self.channels),
-            k_frame_seconds=self._loudness.frame_seconds, mel_db=mel_db.astype(np.float32), onset=onset,
+            k_frame_seconds=self._loudness.frame_seconds, mel_db=mel_db, onset=onset,
             yin_f0=f0, yin_aperiodicity=aperiodicity, duration=self.samples / self.rate,
             sample_peak=sample_peak, true_peak_db=true_peak, clipped_runs=clipped,
             envelope=(envelope[0], envelope[1]),

@@ -129,7 +129,7 @@ def yin(mono: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, n
     padded = np.pad(mono.astype(np.float64), (w // 2, span))
     starts = centres.astype(np.int64)  # centre c -> window starts at c - w/2, shifted by the pad
     frames = padded[starts[:, None] + np.arange(span)[None, :]]
-    size = 1 << (span + w - 1).bit_length()
+    size = 1 << (span - 1).bit_length()  # >= span: lags 0..max_lag of a w-sample window never wrap
     a = np.fft.rfft(frames[:, :w], size)
     b = np.fft.rfft(frames, size)
     r = np.fft.irfft(b * np.conj(a), size)[:, : max_lag + 1]
@@ -184,11 +184,12 @@ def movement(spec: Spectrogram) -> np.ndarray:
     docstring), averaged over ``MOVEMENT_SECONDS``."""
     if spec.frames == 0:
         return np.zeros(0)
-    bands = spec.mel_db[_movement_rows(spec.mel_db.shape[0], spec.rate)]
-    lag = MOVEMENT_LAG
-    before = np.concatenate([np.repeat(bands[:, :1], min(lag, bands.shape[1]), axis=1), bands[:, :-lag]], axis=1)
-    d = bands - before[:, : bands.shape[1]]
-    counter = np.minimum(np.maximum(d, 0).mean(axis=0), np.maximum(-d, 0).mean(axis=0))
+    rows = _movement_rows(spec.mel_db.shape[0], spec.rate)
+    counter = np.empty(spec.frames, dtype=spec.mel_db.dtype)
+    for a in range(0, spec.frames, 16_384):  # in blocks of frames: bounded temporaries on an hour
+        i = np.arange(a, min(spec.frames, a + 16_384))
+        d = spec.mel_db[np.ix_(rows, i)] - spec.mel_db[np.ix_(rows, np.maximum(i - MOVEMENT_LAG, 0))]
+        counter[i] = np.minimum(np.maximum(d, 0).mean(axis=0), np.maximum(-d, 0).mean(axis=0))
     return _moving_mean(counter, max(1, int(round(MOVEMENT_SECONDS / spec.frame_seconds))))
 
 

@@ -85,29 +85,27 @@ def track_beats(onset: np.ndarray, period: float) -> np.ndarray:
         return np.zeros(0, dtype=int)
     half = int(round(period))
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * 32.0 / period) ** 2)
-    local = np.convolve(onset / std, kernel, mode="same")
+    local = np.convolve(onset / std, kernel, mode="full")[half: half + n]  # "same", also when n < kernel
     first, last = int(round(period / 2)), int(round(2 * period))
     offsets = np.arange(-last, -first + 1)  # candidate previous beats, relative to t
     penalty = -TIGHTNESS * np.log(-offsets / period) ** 2
     score = local.astype(np.float64).copy()
     back = np.full(n, -1, dtype=np.int64)
-    started = False
     threshold = 0.01 * float(local.max())
-    for t in range(n):
-        lo = t - last
-        if t - first < 0:
-            started = started or local[t] > threshold
+    started = np.maximum.accumulate(local > threshold)  # the DP starts at the first onset above threshold
+    # Frames t .. t + first - 1 look back only at frames before t: a block of them is one array step.
+    for block in range(first, n, max(1, first)):
+        t = np.arange(block, min(n, block + max(1, first)))
+        t = t[started[t]]
+        if not len(t):
             continue
-        cand = t + offsets
-        valid = cand >= 0
-        values = np.where(valid, score[np.maximum(cand, 0)] + penalty, -np.inf)
-        k = int(np.argmax(values))
-        if not started and local[t] <= threshold:
-            continue
-        started = True
-        if values[k] > -np.inf and (lo >= 0 or values[k] > 0):
-            score[t] = local[t] + values[k]
-            back[t] = cand[k]
+        cand = t[:, None] + offsets[None, :]
+        values = np.where(cand >= 0, score[np.maximum(cand, 0)] + penalty[None, :], -np.inf)
+        k = np.argmax(values, axis=1)
+        best = values[np.arange(len(t)), k]
+        take = (best > -np.inf) & ((t - last >= 0) | (best > 0))
+        score[t[take]] = local[t[take]] + best[take]
+        back[t[take]] = cand[np.arange(len(t)), k][take]
     # Last beat: the last local maximum of the score above half the median of the maxima.
     interior = (score[1:-1] > score[:-2]) & (score[1:-1] >= score[2:])
     peaks = np.flatnonzero(interior) + 1

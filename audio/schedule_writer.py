@@ -6,7 +6,8 @@ Rules every schedule written here follows (they are what keeps lip sync locked):
   makes the model re-find the mouth at each boundary;
 * **a concrete action verb for the content**: music with a voice -> ``is singing``; music
   without one -> ``is dancing``; speech -> ``is telling a joke`` (``is pausing for the audience``
-  in breaks without speech); instrumental -> ``is playing`` the instrument. Whether there is a
+  in pauses and breaks without speech); instrumental -> ``is playing`` the instrument; a
+  silent section without voice -> ``is silent, mouth closed``. Whether there is a
   voice is judged on what each entry's passes render after snapping (a short instrumental break
   snapped into a pass that also holds singing stays ``is singing``);
 * **medium or close framing** (medium shot, medium close-up, close-up; never wide: a small face
@@ -38,6 +39,9 @@ FRAMING = {
     "bridge": "medium shot",
     "break": "medium shot",
     "outro": "medium shot",
+    "speech": "medium close-up",
+    "pause": "medium shot",
+    "silence": "medium shot",
 }
 SPEECH_FRAMING = {"chorus": "medium close-up", "verse": "medium shot"}
 LIGHT = {
@@ -47,6 +51,9 @@ LIGHT = {
     "bridge": "cool light",
     "break": "dim light",
     "outro": "soft fading light",
+    "speech": "warm light",
+    "pause": "soft light",
+    "silence": "dim light",
 }
 DEFAULT_SUBJECT = {"music": "the singer", "speech": "the comedian", "instrumental": "the musician"}
 CAMERA = "static camera"
@@ -87,8 +94,10 @@ def check_style(style: str | None) -> str:
 
 def action(content: str, section: Section) -> str:
     """The action verb phrase of a section (see the module docstring)."""
+    if section.label == "silence" and section.vocal_fraction < SINGING_SECTION:
+        return "is silent, mouth closed"
     if content == "speech":
-        quiet = section.label == "break" and section.vocal_fraction < SINGING_SECTION
+        quiet = section.label in ("break", "pause") and section.vocal_fraction < SINGING_SECTION
         return "is pausing for the audience" if quiet else "is telling a joke"
     if content == "instrumental":
         return "is playing the instrument"

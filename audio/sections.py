@@ -20,6 +20,12 @@ is compared with the loudest section's ``S_max``; ``rel = S - S_max``:
 * a verse or chorus after the first chorus whose spectral shape (mean mel dB minus its mean over
   bands) differs from every other verse and chorus by more than ``BRIDGE_DB`` (3 dB RMS over the
   bands) and is not the last section: **bridge**.
+
+These are song labels. Once the vocal activity and the content are known,
+:func:`label_by_content` names what is not a song for what it is: any section quieter than
+``SILENCE_DB`` is **silence**; in speech (a talk, a podcast: no music) the others are **speech**
+when at least ``SPEECH_SECTION`` of their frames hold a voice, else **pause** (applause,
+laughter, a jingle).
 """
 
 from __future__ import annotations
@@ -40,7 +46,11 @@ BREAK_DB = -12.0
 EDGE_DB = -4.0
 CHORUS_DB = -3.0
 BRIDGE_DB = 3.0
-LABELS = ("intro", "verse", "chorus", "bridge", "break", "outro")
+SILENCE_DB = -50.0
+"""A section whose level (mean frame mean square) is below this many dBFS is silence, whatever the content."""
+SPEECH_SECTION = 0.2
+"""Share of a section's frames with vocal activity from which a section of a speech track is speech."""
+LABELS = ("intro", "verse", "chorus", "bridge", "break", "outro", "speech", "pause", "silence")
 
 
 @dataclass
@@ -81,16 +91,21 @@ def novelty_curve(spec: Spectrogram) -> tuple[np.ndarray, float]:
     feats /= feats.std(axis=1, keepdims=True) + 1e-6
     norms = np.linalg.norm(feats, axis=0) + 1e-9
     unit = feats / norms
-    ssm = unit.T @ unit
     # Foote kernel: +1 on the two same-side quadrants, -1 across, Gaussian taper.
     offsets = np.arange(-half, half)
     taper = np.exp(-0.5 * ((offsets + 0.5) / (0.5 * half)) ** 2)
     sign = np.where(offsets < 0, -1.0, 1.0)
     kernel = np.outer(sign * taper, sign * taper)
-    padded = np.pad(ssm, half, mode="edge")
+    # Only the band of the self-similarity matrix within the kernel is formed: for boundary j the
+    # blocks j - L .. j + L - 1 (clamped at the ends, as edge padding of the matrix would),
+    # their [2L, 2L] cosine similarities, weighted by the kernel. An hour has 7200 blocks, whose
+    # full matrix would be 400 MB.
     timbre = np.zeros(n)
-    for j in range(n):
-        timbre[j] = float((padded[j: j + 2 * half, j: j + 2 * half] * kernel).sum())
+    rows = unit.T
+    for a in range(0, n, 1024):
+        j = np.arange(a, min(n, a + 1024))
+        near = rows[np.clip(j[:, None] + offsets[None, :], 0, n - 1)]  # [J, 2L, bands]
+        timbre[j] = np.einsum("jab,ab->j", near @ near.transpose(0, 2, 1), kernel)
     timbre = np.maximum(timbre, 0) / float(np.abs(kernel).sum())
     cums = np.concatenate([[0.0], np.cumsum(level)])
     energy = np.zeros(n)
@@ -175,6 +190,16 @@ def find_sections(spec: Spectrogram, min_section: float = MIN_SECTION_SECONDS) -
     distance = np.sqrt(np.mean((shapes[:, None, :] - shapes[None, :, :]) ** 2, axis=2))
     _label(sections, distance)
     return sections
+
+
+def label_by_content(sections: list[Section], content: str) -> None:
+    """Relabel sections that are not song parts (see the module docstring): silence for any
+    content, speech / pause for ``content == "speech"``. Call after :func:`attach_vocals`."""
+    for s in sections:
+        if s.level_db < SILENCE_DB:
+            s.label = "silence"
+        elif content == "speech":
+            s.label = "speech" if s.vocal_fraction >= SPEECH_SECTION else "pause"
 
 
 def attach_vocals(sections: list[Section], active: np.ndarray, frame_seconds: float) -> None:

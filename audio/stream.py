@@ -94,17 +94,30 @@ def probe_audio(path: str | Path) -> AudioInfo:
 
 
 def _frame_samples(frame) -> np.ndarray:
+    """One decoded frame as ``[C, n]`` in its own sample type (int16, int32, float32...)."""
     data = frame.to_ndarray()
     channels = len(frame.layout.channels)
-    chunk = data.reshape(channels, -1) if frame.format.is_planar else data.reshape(-1, channels).T
+    return data.reshape(channels, -1) if frame.format.is_planar else data.reshape(-1, channels).T
+
+
+def _as_float32(chunk: np.ndarray) -> np.ndarray:
+    """Integer PCM scaled by its type's maximum (int16: 1 / 32767), floats as they are; C-contiguous float32."""
     if np.issubdtype(chunk.dtype, np.integer):
-        return chunk.astype(np.float32) / float(np.iinfo(chunk.dtype).max)
-    return chunk.astype(np.float32, copy=False)
+        out = np.ascontiguousarray(chunk, dtype=np.float32)
+        out /= np.float32(np.iinfo(chunk.dtype).max)
+        return out
+    return np.ascontiguousarray(chunk, dtype=np.float32)
 
 
 def iter_file_chunks(path: str | Path, chunk_seconds: float = CHUNK_SECONDS) -> Iterator[np.ndarray]:
-    """Decoded float32 ``[C, n]`` chunks (about ``chunk_seconds`` each, the last shorter) of the first audio stream."""
+    """Decoded float32 ``[C, n]`` chunks (about ``chunk_seconds`` each, the last shorter) of the first
+    audio stream. Frames are gathered in their decoded sample type and converted once per chunk."""
     import av
+
+    def joined(pieces: list[np.ndarray]) -> np.ndarray:
+        if len({p.dtype for p in pieces}) > 1:
+            return np.concatenate([_as_float32(p) for p in pieces], axis=1)
+        return _as_float32(np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0])
 
     with _open(path) as container:
         stream = container.streams.audio[0]
@@ -118,12 +131,12 @@ def iter_file_chunks(path: str | Path, chunk_seconds: float = CHUNK_SECONDS) -> 
                 pending.append(piece)
                 held += piece.shape[1]
                 if held >= target:
-                    yield np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
+                    yield joined(pending)
                     pending, held = [], 0
         except av.error.FFmpegError as err:
             raise ValueError(f"cannot decode {path}: {describe_media_error(err)}") from None
         if pending:
-            yield np.concatenate(pending, axis=1)
+            yield joined(pending)
 
 
 def iter_tensor_chunks(waveform, chunk_samples: int) -> Iterator[np.ndarray]:

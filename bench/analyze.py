@@ -75,6 +75,8 @@ def warm(audio: dict, repeats: int):
 FIRST_RUN = """
 import time, sys
 t0 = time.perf_counter()
+import torch
+torch.set_num_threads(int(sys.argv[2]))
 from ltx_audioloop.audio.files import load_audio
 from ltx_audioloop.audio.analysis import analyse_track
 t1 = time.perf_counter()
@@ -86,9 +88,9 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f} " + " ".join(f"{k}={v:.3f}" fo
 """
 
 
-def first_run(path: Path, env: dict | None = None) -> tuple[float, str]:
+def first_run(path: Path, env: dict | None = None, threads: int = 1) -> tuple[float, str]:
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", FIRST_RUN, str(path)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", FIRST_RUN, str(path), str(threads)], capture_output=True, text=True,
                          env=env, check=True)
     return time.perf_counter() - start, out.stdout.strip()
 
@@ -154,6 +156,8 @@ def beat_f_measure(ours: list[float], theirs: list[float], tolerance: float = 0.
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads (default 1, as the CLI's analyze uses)")
     parser.add_argument("--librosa", action="store_true",
                         help="also run and compare a straightforward librosa pipeline")
     args = parser.parse_args()
@@ -164,10 +168,10 @@ def main() -> int:
     from ltx_audioloop.audio.loudness import integrated_loudness
     from ltx_audioloop.audio.save import save_audio
 
-    print(
-        f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.2f}, torch threads "
-        f"{torch.get_num_threads()}"
-    )
+    torch.set_num_threads(args.threads)
+
+    print(f"machine: {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.2f}, torch threads "
+          f"{torch.get_num_threads()}")
     audio = synthesise()
     print(f"track: {SECONDS:.0f} s stereo {RATE} Hz synthesised song at {BPM:g} BPM")
     result, stages = warm(audio, args.repeats)
@@ -185,7 +189,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         path = save_audio(audio, Path(folder) / "song.wav")
-        wall, detail = first_run(path, env)
+        wall, detail = first_run(path, env, args.threads)
         imports, load, analysis, *stage_text = detail.split()
         print(
             f"\nfirst run (fresh process): {wall:.2f} s wall = interpreter + imports {float(imports):.2f} s + "

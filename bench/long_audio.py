@@ -47,6 +47,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--short-minutes", type=float, default=3.0)
     parser.add_argument("--predecessor", type=Path, help="the predecessor's scripts/analyze_audio_features.py")
+    parser.add_argument("--predecessor-python", help="Python with librosa for the predecessor (default: this one)")
     parser.add_argument("--track", type=Path, help="use this long file instead of synthesising one")
     args = parser.parse_args()
     env = dict(os.environ, PYTHONPATH=str(ROOT.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -73,20 +74,29 @@ def main() -> int:
             results[(name, which)] = wall
             minutes = args.minutes if which == "long" else args.short_minutes
             print(f"{name:<10} {minutes:5.0f} min: {wall:6.2f} s, {rss:6.0f} MiB peak; above baseline "
-                  f"{wall - base_wall:+6.2f} s, {rss - base_rss:+6.0f} MiB")
+                  f"{wall - base_wall:+6.2f} s, {rss - base_rss:+6.0f} MiB (load {os.getloadavg()[0]:.2f})")
+        try:
+            wall, rss = run(["ffprobe", "-loglevel", "error", "-show_entries", "stream=duration,sample_rate,channels",
+                             str(long_path)], env)
+            print(f"ffprobe    {args.minutes:5.0f} min: {wall:6.2f} s, {rss:6.0f} MiB peak; plan / ffprobe time "
+                  f"{results[('plan', 'long')] / wall:.1f}x (load {os.getloadavg()[0]:.2f})")
+        except (OSError, SystemExit) as err:
+            print(f"ffprobe not run: {err}")
         try:
             chain = "highpass=f=80,equalizer=f=200:t=q:w=1:g=-3,equalizer=f=400:t=q:w=1:g=-2," \
                     "equalizer=f=3000:t=q:w=1:g=4,equalizer=f=6500:t=q:w=1:g=3,loudnorm=I=-16:TP=-2"
             wall, rss = run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(short_path), "-af", chain,
                              str(Path(folder) / "ff.wav")], env)
             print(f"ffmpeg chain {args.short_minutes:.0f} min: {wall:.2f} s, {rss:.0f} MiB peak; preprocess / ffmpeg "
-                  f"time {results[('preprocess', 'short')] / wall:.2f}x")
+                  f"time {results[('preprocess', 'short')] / wall:.2f}x (load {os.getloadavg()[0]:.2f})")
         except (OSError, SystemExit) as err:
             print(f"ffmpeg chain not run: {err}")
         if args.predecessor:
-            wall, rss = run([py, str(args.predecessor), str(long_path)], env)
+            predecessor_python = args.predecessor_python or py
+            wall, rss = run([predecessor_python, str(args.predecessor), str(long_path)], env)
             print(f"predecessor analyzer {args.minutes:.0f} min: {wall:.1f} s, {rss:.0f} MiB peak; ours / theirs "
-                  f"time {results[('analyze', 'long')] / wall:.3f}x")
+                  f"time {results[('analyze', 'long')] / wall:.3f}x (load {os.getloadavg()[0]:.2f})")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0
 
 

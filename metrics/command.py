@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_STRIDE_SECONDS, DEFAULT_WINDOW_SECONDS
+
 
 def add_parser(commands) -> None:
     metrics = commands.add_parser(
@@ -17,17 +19,21 @@ def add_parser(commands) -> None:
     metrics.add_argument("video", type=Path, help="rendered video file")
     metrics.add_argument("--audio", type=Path, help="source audio track, for the offset and duration match")
     metrics.add_argument("--stride", type=float, metavar="S",
-                         help="iteration stride in seconds (default: the loop geometry's, 17.92 s at 25 fps)")
+                         help=f"iteration stride in seconds (default: the loop geometry's, "
+                         f"{DEFAULT_STRIDE_SECONDS:g} s at {DEFAULT_FPS} fps)")
     metrics.add_argument("--first", type=float, metavar="S",
                          help="first boundary in seconds (default: the initial window, or S with --stride)")
-    metrics.add_argument("--window", type=float, default=19.88, help="window seconds for the default geometry")
-    metrics.add_argument("--overlap", type=float, default=2.0, help="overlap seconds for the default geometry")
+    metrics.add_argument("--window", type=float, default=DEFAULT_WINDOW_SECONDS,
+                         help="window seconds for the default geometry (default %(default)g)")
+    metrics.add_argument("--overlap", type=float, default=DEFAULT_OVERLAP_SECONDS,
+                         help="overlap seconds for the default geometry (default %(default)g)")
     metrics.add_argument("--cuts", metavar="FRAME,FRAME,...",
                          help="segment cut frames of a 'render --segments' join: their seams are scored apart")
     metrics.add_argument("--png", type=Path, help="plot file (default VIDEO.metrics.png)")
     metrics.add_argument("--json-out", type=Path, help="write the JSON here instead of stdout")
     metrics.add_argument("--db", type=Path, help="run tracker file (see 'runs')")
     metrics.add_argument("--no-track", action="store_true", help="do not record the run")
+    metrics.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,8 +58,14 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--cuts {args.cuts!r} must be whole frame numbers separated by commas, "
                              "e.g. 448,1344") from None
         settings["cuts"] = cuts
-    report = compute_metrics(args.video, args.audio, stride_s=args.stride, first_s=args.first,
-                             window_s=args.window, overlap_s=args.overlap, cuts=cuts)
+    from ..audio.progress import TerminalProgress
+
+    progress = TerminalProgress("metrics", getattr(args, "quiet", False))
+    try:
+        report = compute_metrics(args.video, args.audio, stride_s=args.stride, first_s=args.first,
+                                 window_s=args.window, overlap_s=args.overlap, cuts=cuts, progress=progress)
+    finally:
+        progress.close()
     json.dumps(report, allow_nan=False)  # a non-finite value is refused before anything is written
     with atomic_output(png) as temporary:
         render_metrics_plot(report).save(temporary, format="PNG")

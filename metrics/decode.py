@@ -45,8 +45,22 @@ def open_container(path: str | Path):
         raise ValueError(f"{path}: cannot open as media: {describe_media_error(err)}") from None
 
 
-def video_stats(path: str | Path, max_width: int = 96) -> VideoStats:
-    """Decode every frame of the first video stream (exact frame count, see class doc)."""
+def _expected_frames(stream, container, rate: float) -> int:
+    """Frames the headers announce (for progress only): the stream's count, else duration x rate."""
+    if stream.frames:
+        return int(stream.frames)
+    if stream.duration and stream.time_base:
+        return int(float(stream.duration * stream.time_base) * rate)
+    if container.duration:
+        return int(container.duration / 1_000_000 * rate)
+    return 0
+
+
+def video_stats(path: str | Path, max_width: int = 96, progress=None) -> VideoStats:
+    """Decode every frame of the first video stream (exact frame count, see class doc).
+    ``progress(stage, fraction)`` (see :mod:`ltx_audioloop.audio.progress`) follows the frames."""
+    from ..audio.progress import report
+
     with open_container(path) as container:
         if not container.streams.video:
             raise ValueError(f"{path}: has no video stream")
@@ -56,7 +70,10 @@ def video_stats(path: str | Path, max_width: int = 96) -> VideoStats:
         scale = min(1.0, max_width / max(width, 1))
         sw, sh = max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
         diffs, means, previous = [], [], None
+        expected = max(1, _expected_frames(stream, container, float(rate)))
         for frame in container.decode(stream):
+            if len(means) % 25 == 0:
+                report(progress, "video frames", min(1.0, len(means) / expected))
             lab = srgb_to_lab(frame.reformat(width=sw, height=sh, format="rgb24").to_ndarray())
             means.append(lab.reshape(-1, 3).mean(axis=0))
             if previous is not None:
@@ -72,9 +89,12 @@ def has_audio(path: str | Path) -> bool:
         return bool(container.streams.audio)
 
 
-def read_audio(path: str | Path, rate: int = 16000) -> tuple[np.ndarray, int, float]:
+def read_audio(path: str | Path, rate: int = 16000, progress=None,
+               stage: str = "audio") -> tuple[np.ndarray, int, float]:
     """First audio stream as mono float32 at ``rate`` Hz, its native sample rate and its exact
-    duration in seconds (native samples / native rate)."""
+    duration in seconds (native samples / native rate); ``progress(stage, fraction)`` follows the decoding."""
+    from ..audio.progress import report
+
     with open_container(path) as container:
         if not container.streams.audio:
             raise ValueError(f"{path}: has no audio stream")
@@ -82,8 +102,15 @@ def read_audio(path: str | Path, rate: int = 16000) -> tuple[np.ndarray, int, fl
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         native_rate = stream.codec_context.sample_rate or stream.rate
         chunks, native = [], 0
-        for frame in container.decode(stream):
+        expected = 0
+        if stream.duration and stream.time_base:
+            expected = int(float(stream.duration * stream.time_base) * native_rate)
+        elif container.duration:
+            expected = int(container.duration / 1_000_000 * native_rate)
+        for count, frame in enumerate(container.decode(stream)):
             native += frame.samples
+            if count % 50 == 0:
+                report(progress, stage, min(1.0, native / max(1, expected)))
             for out in resampler.resample(frame):
                 chunks.append(out.to_ndarray().reshape(-1))
         for out in resampler.resample(None):

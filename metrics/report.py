@@ -93,12 +93,15 @@ def compute_metrics(video: str | Path, audio: str | Path | None = None, *, strid
                     first_s: float | None = None, window_s: float = DEFAULT_WINDOW_SECONDS,
                     overlap_s: float = DEFAULT_OVERLAP_SECONDS,
                     neighbours: int = 8, max_width: int = 96, max_lag_s: float = 2.0,
-                    cuts: list[int] | None = None) -> dict:
+                    cuts: list[int] | None = None, progress=None) -> dict:
     """Decode ``video`` (and ``audio``, the source track) and compute every metric of the module doc.
 
     ``cuts``: the segment cut frames of a video joined by ``render --segments``; their seam
-    scores (same rule, every boundary and cut excluded from the neighbours) are reported apart."""
-    stats = video_stats(video, max_width)
+    scores (same rule, every boundary and cut excluded from the neighbours) are reported apart.
+    ``progress(stage, fraction)`` (see :mod:`ltx_audioloop.audio.progress`) hears each stage."""
+    from ..audio.progress import report
+
+    stats = video_stats(video, max_width, progress)
     boundaries, first, stride = boundary_frames(stats.frames, stats.fps, stride_s=stride_s, first_s=first_s,
                                                 window_s=window_s, overlap_s=overlap_s)
     cuts = sorted(set(cuts or []))
@@ -112,18 +115,20 @@ def compute_metrics(video: str | Path, audio: str | Path | None = None, *, strid
     durations = {"video_frames": stats.frames, "fps": stats.fps, "video_s": stats.duration}
     offset = None
     if has_audio(video):
-        track, native_rate, track_s = read_audio(video)
+        track, native_rate, track_s = read_audio(video, progress=progress, stage="video's audio")
         _check_finite(track, f"the audio track of {video}")
         durations.update({"video_audio_s": track_s, "video_audio_rate": native_rate,
                           "audio_minus_video_s": track_s - stats.duration})
     else:
         track = None
     if audio is not None:
-        source, _, source_s = read_audio(audio)
+        source, _, source_s = read_audio(audio, progress=progress, stage="source audio")
         _check_finite(source, f"--audio {audio}")
         durations.update({"source_s": source_s, "video_minus_source_s": stats.duration - source_s})
         if track is not None:
+            report(progress, "offset", 0.0)
             offset = estimate_offset(source, track, 16000, max_lag_s)
+            report(progress, "offset", 1.0)
     summary = {
         "frames": stats.frames,
         "iterations": len(drift),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ..audio.preprocess import PreprocessSettings
+from ..audio.preprocess_settings import PreprocessSettings
+from ..loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
 
 CATEGORY_AUDIO = "LTX Audio Loop/audio"
 
@@ -101,11 +102,11 @@ class AudioAnalyzeForLTX:
         return {
             "required": {
                 "audio": ("AUDIO", {"tooltip": "The whole track."}),
-                "window_seconds": _float(19.88, 0.01, 3600.0, 0.01, "Loop window in seconds (as on "
+                "window_seconds": _float(DEFAULT_WINDOW_SECONDS, 0.01, 3600.0, 0.01, "Loop window in seconds (as on "
                                                                     "AudioLoopController)."),
-                "overlap_seconds": _float(2.0, 0.0, 3600.0, 0.01,
+                "overlap_seconds": _float(DEFAULT_OVERLAP_SECONDS, 0.0, 3600.0, 0.01,
                                           "Loop overlap in seconds (as on AudioLoopController)."),
-                "fps": ("INT", {"default": 25, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
+                "fps": ("INT", {"default": DEFAULT_FPS, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
                 "subject": ("STRING", {"default": "", "multiline": False,
                                        "tooltip": "Who is on screen; written identically into every entry. "
                                        "Empty = 'the singer' / 'the comedian' / 'the musician'."}),
@@ -166,13 +167,21 @@ class AudioVocalPitch:
     def execute(self, audio):
         from ..audio.features import compute_spectrogram
         from ..audio.pitch import analyse_voice, note_name
+        from ..audio.progress import comfy_progress
         from ..audio.waveform import check_audio
 
         waveform, rate = check_audio(audio)
         lines, first = [], None
-        for i in range(waveform.shape[0]):
+        bar = comfy_progress()  # None outside ComfyUI
+        items = waveform.shape[0]
+        for i in range(items):
             mono = waveform[i].detach().to("cpu").float().mean(dim=0, keepdim=True)  # channels, not batch
-            voice = analyse_voice(compute_spectrogram(mono, rate))
+
+            def item_progress(stage: str, fraction: float, i=i) -> None:
+                if bar is not None:
+                    bar(stage, (i + fraction) / items)
+
+            voice = analyse_voice(compute_spectrogram(mono, rate, item_progress))
             first = first or voice
             prefix = f"item {i}: " if waveform.shape[0] > 1 else ""
             if math.isfinite(voice.pitch_median_hz):

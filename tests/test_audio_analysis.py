@@ -261,3 +261,77 @@ def test_own_gating_matches_torchaudio_for_up_to_five_channels(channels, level_d
     ours = float(gated_loudness(energy, channel_weights(channels)))
     # integrated_loudness: torchaudio's measurement, scaled clear of its filters' clamp
     assert ours == pytest.approx(float(integrated_loudness(x, rate)), abs=1e-6)
+
+
+def _sequential_beat_scores(onset: np.ndarray, period: float) -> tuple[np.ndarray, np.ndarray]:
+    """The beat tracker's dynamic programme written frame by frame (the definition the blocked
+    version in ``track_beats`` must reproduce): ``score_t = local_t + max_k (score_{t+k} + penalty_k)``."""
+    from ltx_audioloop.audio.rhythm import TIGHTNESS
+
+    n = len(onset)
+    half = int(round(period))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * 32.0 / period) ** 2)
+    local = np.convolve(onset / float(np.std(onset)), kernel, mode="full")[half: half + n]
+    first, last = int(round(period / 2)), int(round(2 * period))
+    offsets = np.arange(-last, -first + 1)
+    penalty = -TIGHTNESS * np.log(-offsets / period) ** 2
+    score, back = local.astype(np.float64).copy(), np.full(n, -1, dtype=np.int64)
+    started, threshold = False, 0.01 * float(local.max())
+    for t in range(n):
+        started = started or local[t] > threshold
+        if t - first < 0 or not started:
+            continue
+        cand = t + offsets
+        values = np.where(cand >= 0, score[np.maximum(cand, 0)] + penalty, -np.inf)
+        k = int(np.argmax(values))
+        if values[k] > -np.inf and (t - last >= 0 or values[k] > 0):
+            score[t], back[t] = local[t] + values[k], cand[k]
+    return score, back
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 1500), st.floats(1.6, 60.0))
+def test_blocked_beat_tracker_equals_the_frame_by_frame_programme(seed, n, period):
+    from ltx_audioloop.audio.rhythm import track_beats
+
+    rng = np.random.default_rng(seed)
+    onset = (np.maximum(rng.standard_normal(n), 0) * (rng.random(n) < rng.random())).astype(np.float32)
+    onset[: n // 4] = 0.0
+    beats = track_beats(onset, period)
+    if np.std(onset) <= 0:
+        assert len(beats) == 0
+        return
+    score, back = _sequential_beat_scores(onset, period)
+    # every beat the tracker returns is the back-pointer of the next one in the reference programme
+    for a, b in zip(beats[:-1], beats[1:]):
+        assert back[b] == a
+    assert all(0 <= b < n for b in beats)  # also when the track is shorter than the smoothing kernel
+
+
+def test_banded_novelty_equals_the_full_self_similarity_definition():
+    """The timbre novelty formed from the band of the self-similarity matrix equals Foote's
+    definition on the whole (edge-padded) matrix."""
+    from ltx_audioloop.audio.features import Spectrogram
+    from ltx_audioloop.audio.sections import NOVELTY_SECONDS, _blocks, novelty_curve
+
+    rng = np.random.default_rng(7)
+    frames = 6000
+    mel = np.cumsum(rng.standard_normal((16, frames)), axis=1).astype(np.float32)
+    ms = np.full(frames, 1e-3)  # flat level: the energy term is zero, the novelty is the timbre term
+    spec = Spectrogram(mean_square=ms, band_power={}, voice_flatness=np.zeros(frames), k_mean_square=np.zeros((1, 0)),
+                       k_frame_seconds=0.05, mel_db=mel, onset=np.zeros(frames), yin_f0=np.zeros(frames),
+                       yin_aperiodicity=np.zeros(frames), duration=frames * 512 / 22050)
+    novelty, block_seconds = novelty_curve(spec)
+    blocks, _, _ = _blocks(spec)
+    half = max(2, int(round(NOVELTY_SECONDS / block_seconds)))
+    feats = blocks - blocks.mean(axis=1, keepdims=True)
+    feats /= feats.std(axis=1, keepdims=True) + 1e-6
+    unit = feats / (np.linalg.norm(feats, axis=0) + 1e-9)
+    padded = np.pad(unit.T @ unit, half, mode="edge")
+    offsets = np.arange(-half, half)
+    taper = np.exp(-0.5 * ((offsets + 0.5) / (0.5 * half)) ** 2) * np.where(offsets < 0, -1.0, 1.0)
+    kernel = np.outer(taper, taper)
+    full = np.array([(padded[j: j + 2 * half, j: j + 2 * half] * kernel).sum() for j in range(blocks.shape[1])])
+    full = np.maximum(full, 0) / np.abs(kernel).sum()
+    full[0] = 0.0
+    np.testing.assert_allclose(novelty, full, atol=1e-9)

@@ -3,6 +3,7 @@ audio offset must be recovered within tolerance."""
 
 from __future__ import annotations
 
+import io
 import json
 from fractions import Fraction
 
@@ -118,7 +119,11 @@ def test_seam_drift_offset_and_durations_recovered(tmp_path):
     video, audio = tmp_path / "render.mp4", tmp_path / "source.wav"
     write_video(video, frames, track)
     write_audio_pyav(audio, source, RATE)
-    report = compute_metrics(video, audio, stride_s=1.28, first_s=1.6)
+    heard = []
+    report = compute_metrics(video, audio, stride_s=1.28, first_s=1.6, progress=lambda *a: heard.append(a))
+    stages = [stage for stage, _ in heard]
+    assert {"video frames", "video's audio", "source audio", "offset"} <= set(stages)
+    assert all(0.0 <= fraction <= 1.0 for _, fraction in heard) and heard[-1] == ("offset", 1.0)
     seams = {s["frame"]: s["score"] for s in report["seams"]}
     assert set(seams) == {40, 72, 104}
     assert seams[72] > 3.0 and seams[40] < 2.0 and seams[104] < 2.0
@@ -153,6 +158,24 @@ def test_metrics_cli_writes_json_png_and_tracks(tmp_path, capsys):
     capsys.readouterr()
     assert main(["runs", "--db", str(db)]) == 0
     assert "metrics" in capsys.readouterr().out
+
+
+def test_metrics_progress_line_on_a_terminal_and_quiet(tmp_path, capsys):
+    from ltx_audioloop.audio.progress import TerminalProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    video = tmp_path / "render.mp4"
+    write_video(video, synthetic_frames(60, seam_at=30))
+    screen = Terminal()
+    progress = TerminalProgress("metrics", stream=screen, interval=0.0)
+    compute_metrics(video, None, stride_s=0.4, first_s=1.2, progress=progress)
+    assert "metrics: video frames" in screen.getvalue()
+    assert main(["metrics", str(video), "--stride", "0.4", "--first", "1.2", "--no-track", "--quiet",
+                 "--json-out", str(tmp_path / "m.json")]) == 0
+    assert "metrics:" not in capsys.readouterr().err  # --quiet (and a pipe) draw nothing
 
 
 def test_metrics_refuses_missing_file(tmp_path, capsys):

@@ -203,3 +203,35 @@ def test_a_voice_alone_is_active_wherever_it_sounds(kind, least):
     fails the formant rule that keeps bass lines out (singing alone reads about 0.8 here)."""
     make = speech if kind == "speech" else singing
     assert _fraction(make(SECONDS, SPANS, RATE, np.random.default_rng(1))) > least
+
+
+def test_a_talk_with_a_silence_is_labelled_speech_and_silence_never_chorus():
+    """Issue 11 item 13: a talk is not a song; its sections are speech, and a silent stretch is
+    silence (with a closed mouth in the schedule), whatever their level relative to each other."""
+    from ltx_audioloop.audio.schedule_writer import schedule_from_analysis
+    from ltx_audioloop.loop.geometry import loop_geometry
+
+    rng = np.random.default_rng(11)
+    seconds = 100.0  # the silence spans whole passes of the 17.92 s stride, so a pass renders it alone
+    wave = speech(seconds, [(0.5, 17.0), (80.0, 99.5)], RATE, rng)
+    wave = wave + 3e-4 * rng.standard_normal(len(wave))  # room noise, about -70 dBFS
+    x = torch.from_numpy(wave.astype(np.float32))[None, None]
+    result = analyse_track({"waveform": x, "sample_rate": RATE})
+    assert result.content == "speech"
+    labels = [s.label for s in result.sections]
+    assert set(labels) <= {"speech", "silence", "pause"} and "speech" in labels and "silence" in labels, labels
+    for s in result.sections:
+        middle = (s.start + s.end) / 2
+        assert s.label == ("silence" if 18.0 < middle < 79.0 else "speech"), (s, labels)
+    prompts = [line.prompt for line in schedule_from_analysis(result, loop_geometry(19.88, 2.0, 25.0))]
+    assert any("is silent, mouth closed" in p for p in prompts) and any("is telling a joke" in p for p in prompts)
+
+
+def test_silence_is_labelled_silence_in_music_too():
+    from ltx_audioloop.audio.sections import Section, label_by_content
+
+    sections = [Section(0, 10, "intro", -75.0, -60.0), Section(10, 30, "chorus", -12.0, 0.0, 0.6)]
+    label_by_content(sections, "music")
+    assert [s.label for s in sections] == ["silence", "chorus"]
+    label_by_content(sections, "speech")
+    assert [s.label for s in sections] == ["silence", "speech"]
