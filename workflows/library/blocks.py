@@ -48,7 +48,7 @@ def _models_property(*names: str) -> dict:
     return {"models": [{"name": n, "url": MODEL_LINKS[n][1], "directory": MODEL_LINKS[n][0]} for n in names]}
 
 
-def model_files_note() -> str:
+def model_files_note(needs_ltxvideo: bool = True) -> str:
     """Markdown of the note in every workflow: files, folders, download size, VRAM, required packs."""
     gib = MODEL_FILES_BYTES / 2**30
     lines = ["**Model files** (the same as ComfyUI's own LTX-2.3 templates: if you ran those, you have them)", ""]
@@ -57,20 +57,24 @@ def model_files_note() -> str:
     lines += [
         "",
         f"Download: {gib:.1f} GiB for both. VRAM: ComfyUI loads the Gemma text encoder and the 22B "
-        "model in turn and offloads what does not fit; a 24-32 GB card renders a 3-minute song in "
-        "15-30 minutes at 832x448. ComfyUI's template index lists the same file set at "
+        "model in turn and offloads what does not fit, so a 24-32 GB card should do (an estimate, not yet "
+        "timed on a GPU). ComfyUI's template index lists the same file set at "
         f"{gib:.1f} GiB of VRAM for a card that keeps everything resident.",
         "",
-        f"**Custom nodes:** ltx-audioloop, and {LTXVIDEO_PACK} for the tiled decoder (`LTXVTiledVAEDecode`). "
-        f"{LTXVIDEO_PACK} fails to import with kornia 0.9: `pip install \"{KORNIA_PIN}\"` in ComfyUI's environment.",
     ]
+    if needs_ltxvideo:
+        lines.append(f"**Custom nodes:** ltx-audioloop, and {LTXVIDEO_PACK} for the tiled decoder "
+                     f"(`LTXVTiledVAEDecode`). {LTXVIDEO_PACK} fails to import with kornia 0.9: "
+                     f"`pip install \"{KORNIA_PIN}\"` in ComfyUI's environment.")
+    else:
+        lines.append("**Custom nodes:** ltx-audioloop only.")
     return "\n".join(lines)
 
 
 def model_note(wf: Workflow) -> None:
     """The "Model files and VRAM" note, in the Models group (added last so node ids stay put)."""
     with wf.group("Models", color="#355070"):
-        wf.note(model_files_note(), title="Model files and VRAM")
+        wf.note(model_files_note(needs_ltxvideo=bool(wf.find("LTXVTiledVAEDecode"))), title="Model files and VRAM")
 
 
 @dataclass
