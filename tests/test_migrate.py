@@ -137,18 +137,14 @@ def test_file_migration_backup_atomic_idempotent_and_revert(tmp_path, primary_ui
 # -- AudioLoopHelper conversion -----------------------------------------------------------------
 
 
+def _empty_canvas() -> dict:
+    return {"last_node_id": 0, "last_link_id": 0, "nodes": [], "links": [], "groups": [], "config": {}, "extra": {},
+            "version": 0.4}
+
+
 def _alh_workflow() -> dict:
     """The shape of an AudioLoopHelper canvas: schedule + cached encoders + blend inside the loop."""
-    document: dict = {
-        "last_node_id": 0,
-        "last_link_id": 0,
-        "nodes": [],
-        "links": [],
-        "groups": [],
-        "config": {},
-        "extra": {},
-        "version": 0.4,
-    }
+    document = _empty_canvas()
     e = GraphEditor(document, document)
 
     def add(node_type, widgets, outputs, pos=(0, 0)):
@@ -253,16 +249,7 @@ def test_audioloophelper_workflow_converts_and_passes_the_loop_checks(registry, 
 
 def _controller_01(widgets: list, linked_seed: bool) -> dict:
     """A canvas from ltx-audioloop 0.1: the controller's seed input was called base_seed."""
-    document: dict = {
-        "last_node_id": 0,
-        "last_link_id": 0,
-        "nodes": [],
-        "links": [],
-        "groups": [],
-        "config": {},
-        "extra": {},
-        "version": 0.4,
-    }
+    document = _empty_canvas()
     e = GraphEditor(document, document)
     audio = e.add_node("LoadAudio", [0, 0], ["song.mp3", None, None], outputs=[("AUDIO", "AUDIO")])
     controller = e.add_node("AudioLoopController", [300, 0], widgets, outputs=[("start_index", "FLOAT")])

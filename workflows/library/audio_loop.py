@@ -176,18 +176,7 @@ def build(
         )
         initial_images = None
         if image_space:
-            initial_images = wf.add(
-                "LTXVTiledVAEDecode",
-                title="Decode pass 0",
-                vae=models.vae,
-                latents=initial,
-                horizontal_tiles=2,
-                vertical_tiles=2,
-                overlap=1,
-                last_frame_fix=True,
-                working_device="auto",
-                working_dtype="auto",
-            )["image"]
+            initial_images = blocks.tiled_decode(wf, vae=models.vae, latent=initial, title="Decode pass 0")
 
     with wf.group("Loop: one window per iteration", color="#e76f51"):
         wf.note(
@@ -304,22 +293,11 @@ def build(
             latent=sampled,
         )
         if image_space:
-            decoded = wf.add(
-                "LTXVTiledVAEDecode",
-                title="Decode this window",
-                vae=models.vae,
-                latents=cropped["latent"],
-                horizontal_tiles=2,
-                vertical_tiles=2,
-                overlap=1,
-                last_frame_fix=True,
-                working_device="auto",
-                working_dtype="auto",
-            )
+            decoded = blocks.tiled_decode(wf, vae=models.vae, latent=cropped["latent"], title="Decode this window")
             new_part = wf.add(
                 "ImageOverlapTrim",
                 title="Drop the context frames",
-                images=decoded["image"],
+                images=decoded,
                 overlap_frames=controller["overlap_frames"],
             )["images"]
             wf.add(

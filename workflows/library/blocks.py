@@ -199,24 +199,30 @@ def stream_to_file(
     return writer["video"]
 
 
+def tiled_decode(wf: Workflow, *, vae: OutputRef, latent: OutputRef, title: str) -> OutputRef:
+    """``LTXVTiledVAEDecode`` with 2x2 spatial tiles and no temporal tiles (no decoder seams inside a
+    window); returns its IMAGE output."""
+    return wf.add(
+        "LTXVTiledVAEDecode",
+        title=title,
+        vae=vae,
+        latents=latent,
+        horizontal_tiles=2,
+        vertical_tiles=2,
+        overlap=1,
+        last_frame_fix=True,
+        working_device="auto",
+        working_dtype="auto",
+    )["image"]
+
+
 def decode_and_save(
     wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str, fps: float = DEFAULT_FPS
 ) -> None:
     """One spatially tiled decode (no temporal tiles, so no decoder seams), then mux and save."""
     with wf.group("Output", color="#6d597a"):
-        images = wf.add(
-            "LTXVTiledVAEDecode",
-            title="Decode once (spatial tiles only)",
-            vae=vae,
-            latents=latent,
-            horizontal_tiles=2,
-            vertical_tiles=2,
-            overlap=1,
-            last_frame_fix=True,
-            working_device="auto",
-            working_dtype="auto",
-        )
-        video_inputs = {"images": images["image"], "fps": float(fps)}
+        images = tiled_decode(wf, vae=vae, latent=latent, title="Decode once (spatial tiles only)")
+        video_inputs = {"images": images, "fps": float(fps)}
         if audio is not None:
             video_inputs["audio"] = audio
         video = wf.add(
