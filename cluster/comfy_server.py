@@ -28,6 +28,8 @@ from .ray_setup import NAMESPACE, connect
 log = logging.getLogger(__name__)
 
 PREFIX = "comfyui-"
+SCHEDULE_GRACE_S = 120.0
+"""Seconds Ray gets, beyond a server's start timeout, to place and start its actor."""
 
 
 def free_port(start: int = 8190) -> int:
@@ -94,9 +96,16 @@ class ComfyServer:
 
 def start_servers(comfy_dir: str, count: int | None = None, *, gpus_per_server: float = 1.0, address: str | None = None,
                   extra_args: list[str] | None = None, command: list[str] | None = None,
-                  num_cpus_per_server: float = 1.0, host: str | None = None) -> list[str]:
+                  num_cpus_per_server: float = 1.0, host: str | None = None,
+                  start_timeout_s: float = 600) -> list[str]:
     """Start ``count`` servers (default: one per GPU of the cluster) as detached named actors;
-    returns their URLs."""
+    returns their URLs.
+
+    Each server gets ``start_timeout_s`` seconds to answer ``GET /queue``, and Ray
+    ``start_timeout_s + SCHEDULE_GRACE_S`` seconds to place and start its actor; a server that
+    misses either is killed and the call raises RuntimeError naming it (never waits forever:
+    an actor Ray cannot place, say for want of a GPU, would otherwise block ``serve`` for good).
+    """
     ray = connect(address)
     if count is None:
         gpus = ray.cluster_resources().get("GPU", 0)
@@ -105,11 +114,28 @@ def start_servers(comfy_dir: str, count: int | None = None, *, gpus_per_server: 
             raise ValueError("the Ray cluster has no GPU; give --count (and --gpus-per-server 0 to run on CPU)")
     actor = ray.remote(ComfyServer)
     existing = len(list_server_actors(ray))
-    handles = [actor.options(name=f"{PREFIX}{existing + i}", namespace=NAMESPACE, lifetime="detached",
+    names = [f"{PREFIX}{existing + i}" for i in range(count)]
+    handles = [actor.options(name=name, namespace=NAMESPACE, lifetime="detached",
                              num_gpus=gpus_per_server, num_cpus=num_cpus_per_server).remote(
-        comfy_dir, extra_args=extra_args, command=command, gpu_ids=None if gpus_per_server else [], host=host)
-        for i in range(count)]
-    return [ray.get(h.url.remote()) for h in handles]
+        comfy_dir, extra_args=extra_args, command=command, gpu_ids=None if gpus_per_server else [], host=host,
+        start_timeout_s=start_timeout_s)
+        for name in names]
+    refs = [h.url.remote() for h in handles]
+    ready, waiting = ray.wait(refs, num_returns=len(refs), timeout=start_timeout_s + SCHEDULE_GRACE_S)
+    if waiting:
+        late = [name for name, ref in zip(names, refs) if ref in set(waiting)]
+        for handle in handles:
+            ray.kill(handle)
+        raise RuntimeError(
+            f"server actor(s) {', '.join(late)} did not start within {start_timeout_s + SCHEDULE_GRACE_S:g} s "
+            "(Ray could not place them or ComfyUI did not answer); all servers of this call were stopped. "
+            "Check 'ray status' for free GPUs/CPUs and the ComfyUI log on the node")
+    try:
+        return [ray.get(ref) for ref in refs]
+    except Exception:
+        for handle in handles:
+            ray.kill(handle)
+        raise
 
 
 def list_server_actors(ray) -> list[str]:

@@ -88,6 +88,7 @@ class FakeComfy:
         app.router.add_get("/view", self.view)
         app.router.add_post("/interrupt", self.interrupt)
         app.router.add_post("/free", self.free)
+        app.router.add_post("/test/release", self.release_holds)  # not ComfyUI: lets a test end 'hold' jobs
         runner = web.AppRunner(app)
         self.loop.run_until_complete(runner.setup())
         sock = socket.socket()
@@ -268,6 +269,10 @@ class FakeComfy:
             body = {}
         self.calls.append(("POST", "/interrupt", body))
         self.interrupted.set()
+        return web.Response(status=200)
+
+    async def release_holds(self, request):
+        self.release.set()
         return web.Response(status=200)
 
     async def free(self, request):

@@ -62,6 +62,17 @@ def pytest_runtest_setup(item):
         pytest.skip(SKIP_REASON)
 
 
+COMFYUI_TEST_TIMEOUT_S = 3600
+"""Hang guard for this folder (pytest-timeout): booting ComfyUI and sampling a loop on the CPU takes
+minutes, far past the suite's default in pyproject.toml."""
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("comfyui") is not None:
+            item.add_marker(pytest.mark.timeout(COMFYUI_TEST_TIMEOUT_S))
+
+
 # ---- figures: every test adds what it measured; printed at the end of the run ------------------
 
 FIGURES: dict[str, dict] = {}
