@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 def start_servers(count: int, pass_seconds: float) -> list[subprocess.Popen]:
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from tests.test_render_client import serve_forever; "
+        "import sys; sys.path.insert(0, sys.argv[1]); from tests.support.fake_comfy import serve_forever; "
         f"serve_forever(0, {pass_seconds!r})"
     )
     procs = [
@@ -52,9 +52,9 @@ def stop(procs) -> None:
 
 
 def make_jobs(folder: Path, passes: list[int]):
-    from ltx_audioloop.render.client import RenderJob
+    from ltx_audioloop.tools.render.client import RenderJob
     from tests.conftest import write_wav
-    from tests.test_render_client import make_graph, write_workflow
+    from tests.support.fake_comfy import make_graph, write_workflow
 
     audio = write_wav(folder / "song.wav")
     jobs = []
@@ -67,7 +67,7 @@ def make_jobs(folder: Path, passes: list[int]):
 
 
 def timed_pool(urls, jobs, folder: Path) -> float:
-    from ltx_audioloop.cluster.pool import ServerPool
+    from ltx_audioloop.tools.cluster.pool import ServerPool
 
     pool = ServerPool(urls, track=False, poll_s=0.05)
     try:
@@ -93,12 +93,12 @@ def main() -> int:
     args = parser.parse_args()
     import ray
 
-    from ltx_audioloop.cluster.ray_setup import connect
     from ltx_audioloop.loop.geometry import DEFAULT_GEOMETRY, plan_loop
-    from ltx_audioloop.render.batch import run_batch
-    from ltx_audioloop.render.segments import plan_segments
-    from ltx_audioloop.render.transport import ComfyTransport
-    from ltx_audioloop.runs.tracker import GuardedTracker
+    from ltx_audioloop.tools.cluster.ray_setup import connect
+    from ltx_audioloop.tools.render.batch import run_batch
+    from ltx_audioloop.tools.render.segments import plan_segments
+    from ltx_audioloop.tools.render.transport import ComfyTransport
+    from ltx_audioloop.tools.runs.tracker import GuardedTracker
 
     counts = [int(n) for n in args.servers.split(",")]
     connect(None, args.num_cpus)

@@ -63,8 +63,8 @@ def main() -> int:
     vae, latent = _load(args.comfyui, args.vae, args.latent)
     import torch
 
-    from ltx_audioloop.metrics.decode import video_stats
-    from ltx_audioloop.metrics.report import boundary_frames, seam_scores
+    from ltx_audioloop.tools.metrics.decode import video_stats
+    from ltx_audioloop.tools.metrics.report import boundary_frames, seam_scores
     from ltx_audioloop.video.chunks import decode_chunks, plan_chunks, to_uint8_frames
     from ltx_audioloop.video.writer import StreamingVideoWriter
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from ltx_audioloop.workflows.shipping import write_shipped
+    from ltx_audioloop.tools.workflows.shipping import write_shipped
 
     written = write_shipped(ROOT / "example_workflows", readme_picture=ROOT / "docs" / "workflow.png")
     for path in written:
