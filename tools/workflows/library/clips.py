@@ -85,11 +85,7 @@ def keyframe_walkthrough(registry=None) -> Workflow:
             "frames are a multiple of 8 at your fps (8 s or 4.8 s at 25 fps) for exact timing.",
             title="How to use",
         )
-        keyframes = wf.add("LoadImage", title="Keyframe 0", image="keyframe_0.png")["IMAGE"]
-        for index in (1, 2):
-            other = wf.add("LoadImage", title=f"Keyframe {index}", image=f"keyframe_{index}.png")["IMAGE"]
-            keyframes = wf.add("ImageBatch", title=f"Batch keyframes 0..{index}", image1=keyframes,
-                               image2=other)["IMAGE"]
+        keyframes = blocks.image_batch(wf, [f"keyframe_{index}.png" for index in range(3)])
         prompt = wf.add("CLIPTextEncode", title="Prompt", text=WALKTHROUGH_PROMPT, clip=models.clip)
         conditioned = wf.add("LTXVConditioning", title="Frame rate", positive=prompt["CONDITIONING"],
                              negative=models.negative, frame_rate=float(DEFAULT_FPS))
