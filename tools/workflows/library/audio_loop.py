@@ -217,6 +217,8 @@ class SectionKeyframes:
 
 @dataclass(frozen=True)
 class Inputs:
+    """The Inputs group's outputs."""
+
     track: OutputRef
     """The track as loaded (what the saved video carries)."""
     audio: OutputRef
@@ -231,21 +233,16 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Plan:
+    """The planner, the batch-encoded prompts, and the sampler settings every pass uses."""
+
     planner: Node
     prompts: Node
     sampler: OutputRef
     sigmas: OutputRef
 
 
-@dataclass(frozen=True)
-class InitialRender:
-    latent: OutputRef
-    """Pass 0's video latent."""
-    carry: OutputRef
-    """Pass 0 as the loop's initial value (the handoff's form)."""
-
-
 def _inputs(wf: Workflow, variant: AudioLoopVariant) -> Inputs:
+    """Track, loop geometry, seed, prompt schedule and the variant's guide images."""
     with wf.group("Inputs", color="#2a9d8f"):
         wf.note(
             "**Inputs.** Load your track and a reference image. Write the schedule with one identical subject "
@@ -266,6 +263,7 @@ def _inputs(wf: Workflow, variant: AudioLoopVariant) -> Inputs:
 
 
 def _plan(wf: Workflow, models: blocks.Models, inputs: Inputs) -> Plan:
+    """Iterations and window sizes from the audio; every prompt encoded once, before the loop."""
     with wf.group("Plan and prompts", color="#e9c46a"):
         planner = wf.add(
             "AudioLoopPlanner",
@@ -296,8 +294,8 @@ def _plan(wf: Workflow, models: blocks.Models, inputs: Inputs) -> Plan:
     return Plan(planner, prompts, sampler, sigmas)
 
 
-def _initial_render(wf: Workflow, models: blocks.Models, inputs: Inputs, plan: Plan, handoff: Handoff
-                    ) -> InitialRender:
+def _initial_render(wf: Workflow, models: blocks.Models, inputs: Inputs, plan: Plan, handoff: Handoff) -> OutputRef:
+    """Pass 0, in the form the loop carries (the handoff's)."""
     with wf.group("Initial render (pass 0)", color="#f4a261"):
         positive = wf.add(
             "ConditioningSelectByIteration",
@@ -347,11 +345,11 @@ def _initial_render(wf: Workflow, models: blocks.Models, inputs: Inputs, plan: P
             sigmas=plan.sigmas,
             label="Pass 0",
         )
-        return InitialRender(latent, handoff.carry(wf, vae=models.vae, latent=latent))
+        return handoff.carry(wf, vae=models.vae, latent=latent)
 
 
 def _loop(wf: Workflow, variant: AudioLoopVariant, models: blocks.Models, inputs: Inputs, plan: Plan,
-          initial: InitialRender) -> Node:
+          initial: OutputRef) -> Node:
     """The loop over windows; returns its ``TensorLoopClose``."""
     with wf.group("Loop: one window per iteration", color="#e76f51"):
         wf.note(
@@ -365,7 +363,7 @@ def _loop(wf: Workflow, variant: AudioLoopVariant, models: blocks.Models, inputs
             "TensorLoopOpen",
             title="Loop open",
             mode=("iterations", {"iterations": plan.planner["total_iterations"]}),
-            initial_value=initial.carry,
+            initial_value=initial,
         )
         iteration = loop_open["current_iteration"]
         controller = wf.add(
@@ -476,7 +474,7 @@ class AudioLoopVariant:
         initial = _initial_render(wf, models, inputs, plan, self.handoff)
         loop_close = _loop(wf, self, models, inputs, plan, initial)
         with wf.group("Output", color="#6d597a"):
-            self.handoff.output(wf, vae=models.vae, initial=initial.carry, loop_output=loop_close["output"],
+            self.handoff.output(wf, vae=models.vae, initial=initial, loop_output=loop_close["output"],
                                 planner=plan.planner, audio=inputs.track, prefix=self.prefix)
         blocks.model_note(wf)
         return wf
