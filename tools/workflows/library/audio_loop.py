@@ -14,12 +14,21 @@ Shape of the graph (latent loop):
    chunks and streams the frames, with the original audio, into the file (memory flat in the
    track's length). The image-space variant holds every decoded frame by design; its note says
    how long a track fits in how much memory.
+
+Each shipped variant is one :class:`AudioLoopVariant`: the stages above, the same for all, composed
+with two parts chosen per variant: the *handoff* (what the loop carries from one window to the
+next: latents, or decoded frames re-encoded each iteration) and the *guides* (one reference image
+for every window, or a keyframe per song section).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from ....loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
-from ..graph import OutputRef, Workflow
+from ..graph import Node, OutputRef, Workflow
+from ..registry import NodeRegistry
 from . import blocks
 
 MUSIC_SCHEDULE = """\
@@ -56,20 +65,184 @@ IMAGE_SPACE_MEMORY_NOTE = (
 ASMR_NEGATIVE = blocks.NEGATIVE + ", camera movement, zoom, fast motion, loud, crowd"
 
 
-def build(
-    wf: Workflow,
-    *,
-    schedule: str = MUSIC_SCHEDULE,
-    negative_text: str = blocks.NEGATIVE,
-    section_keyframes: bool = False,
-    image_space: bool = False,
-    prefix: str = "ltx-audioloop/music-video",
-    audio_file: str = "song.mp3",
-    image_file: str = "reference.png",
-) -> Workflow:
-    """Fill ``wf`` with the audio-loop graph (see the module docstring for its shape)."""
-    models = blocks.models(wf, negative_text=negative_text)
+# -- the parts a variant chooses -----------------------------------------------------------------
 
+
+class Handoff(Protocol):
+    """What the loop carries between windows, and how the result is joined and saved."""
+
+    def carry(self, wf: Workflow, *, vae: OutputRef, latent: OutputRef) -> OutputRef:
+        """Pass 0's video latent as the loop's initial value."""
+
+    def context(self, wf: Workflow, *, vae: OutputRef, previous: OutputRef, controller: Node) -> OutputRef:
+        """The previous window's tail, as a video latent, to keep at the start of the new window."""
+
+    def new_part(self, wf: Workflow, *, vae: OutputRef, latent: OutputRef, controller: Node) -> OutputRef:
+        """The sampled window (guide cropped) without its context: what the loop collects."""
+
+    def output(self, wf: Workflow, *, vae: OutputRef, initial: OutputRef, loop_output: OutputRef, planner: Node,
+               audio: OutputRef, prefix: str) -> None:
+        """Pass 0 and the collected windows joined, with the original audio, into a file."""
+
+
+class LatentHandoff:
+    """The loop carries latents; one chunked decode streams the joined video into the file."""
+
+    def carry(self, wf: Workflow, *, vae: OutputRef, latent: OutputRef) -> OutputRef:
+        return latent
+
+    def context(self, wf: Workflow, *, vae: OutputRef, previous: OutputRef, controller: Node) -> OutputRef:
+        return wf.add(
+            "LatentContextExtract",
+            title="Tail of the previous window as context",
+            latent=previous,
+            overlap_latent_frames=controller["overlap_latent_frames"],
+        )["context"]
+
+    def new_part(self, wf: Workflow, *, vae: OutputRef, latent: OutputRef, controller: Node) -> OutputRef:
+        trimmed = wf.add(
+            "LatentOverlapTrim",
+            title="Drop the context frames",
+            latent=latent,
+            overlap_latent_frames=controller["overlap_latent_frames"],
+        )
+        cleaned = wf.add("IterationCleanup", title="Free memory, report VRAM", latent=trimmed["trimmed"], mode="always")
+        return cleaned["latent"]
+
+    def output(self, wf: Workflow, *, vae: OutputRef, initial: OutputRef, loop_output: OutputRef, planner: Node,
+               audio: OutputRef, prefix: str) -> None:
+        joined = _join(wf, "AudioLoopJoinLatents", initial=initial, loop_output=loop_output, planner=planner)
+        blocks.stream_to_file(wf, vae=vae, latent=joined["latent"], audio=audio, prefix=prefix)
+
+
+class ImageSpaceHandoff:
+    """The loop carries decoded frames: every window is decoded, its context re-encoded next time."""
+
+    def carry(self, wf: Workflow, *, vae: OutputRef, latent: OutputRef) -> OutputRef:
+        return blocks.tiled_decode(wf, vae=vae, latent=latent, title="Decode pass 0")
+
+    def context(self, wf: Workflow, *, vae: OutputRef, previous: OutputRef, controller: Node) -> OutputRef:
+        tail = wf.add(
+            "ImageContextExtract",
+            title="Last frames of the previous window",
+            images=previous,
+            overlap_frames=controller["overlap_frames"],
+        )
+        return wf.add("VAEEncode", title="Encode context frames", pixels=tail["context"], vae=vae)["LATENT"]
+
+    def new_part(self, wf: Workflow, *, vae: OutputRef, latent: OutputRef, controller: Node) -> OutputRef:
+        decoded = blocks.tiled_decode(wf, vae=vae, latent=latent, title="Decode this window")
+        return wf.add(
+            "ImageOverlapTrim",
+            title="Drop the context frames",
+            images=decoded,
+            overlap_frames=controller["overlap_frames"],
+        )["images"]
+
+    def output(self, wf: Workflow, *, vae: OutputRef, initial: OutputRef, loop_output: OutputRef, planner: Node,
+               audio: OutputRef, prefix: str) -> None:
+        wf.note(IMAGE_SPACE_MEMORY_NOTE, title="Memory: how long a track fits")
+        joined = _join(wf, "AudioLoopJoinImages", initial=initial, loop_output=loop_output, planner=planner)
+        blocks.save_video(wf, images=joined["images"], audio=audio, prefix=prefix)
+
+
+def _join(wf: Workflow, class_type: str, *, initial: OutputRef, loop_output: OutputRef, planner: Node) -> Node:
+    return wf.add(
+        class_type,
+        title="Pass 0 + loop",
+        initial=initial,
+        loop_output=loop_output,
+        total_iterations=planner["total_iterations"],
+        expected_frames=planner["rendered_frames"],
+    )
+
+
+@dataclass(frozen=True)
+class GuideImages:
+    """The loaded guide images: all of them, and pass 0's, resized and re-compressed."""
+
+    batch: OutputRef
+    initial: OutputRef
+
+
+class Guides(Protocol):
+    """Which image guides each window's last frame."""
+
+    def load(self, wf: Workflow, *, image_file: str) -> GuideImages:
+        """The image inputs, and the conditioning image of pass 0."""
+
+    def for_iteration(self, wf: Workflow, images: GuideImages, *, iteration: OutputRef, controller: Node) -> OutputRef:
+        """The conditioning image of the loop's current iteration."""
+
+
+class ReferenceImage:
+    """One reference image guides every window."""
+
+    def load(self, wf: Workflow, *, image_file: str) -> GuideImages:
+        image = wf.add("LoadImage", title="Reference image", image=image_file)["IMAGE"]
+        return GuideImages(image, blocks.conditioning_image(wf, image))
+
+    def for_iteration(self, wf: Workflow, images: GuideImages, *, iteration: OutputRef, controller: Node) -> OutputRef:
+        return images.initial
+
+
+@dataclass(frozen=True)
+class SectionKeyframes:
+    """A batch of keyframes; ``schedule`` says which one guides each part of the song."""
+
+    count: int = 3
+    schedule: str = KEYFRAME_SCHEDULE
+
+    def load(self, wf: Workflow, *, image_file: str) -> GuideImages:
+        batch = blocks.image_batch(wf, [image_file] * self.count)
+        first = wf.add("ImageFromBatch", title="Keyframe 0 (initial render)", image=batch, batch_index=0, length=1)
+        return GuideImages(batch, blocks.conditioning_image(wf, first["IMAGE"]))
+
+    def for_iteration(self, wf: Workflow, images: GuideImages, *, iteration: OutputRef, controller: Node) -> OutputRef:
+        keyframe = wf.add(
+            "KeyframeImageSchedule",
+            title="Keyframe of this section",
+            images=images.batch,
+            current_iteration=iteration,
+            stride_seconds=controller["stride_seconds"],
+            schedule=self.schedule,
+            blend_seconds=0.0,
+            snap_boundaries=True,
+        )
+        return blocks.conditioning_image(wf, keyframe["image"])
+
+
+# -- the stages every variant shares -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The Inputs group's outputs."""
+
+    track: OutputRef
+    """The track as loaded (what the saved video carries)."""
+    audio: OutputRef
+    """The track preprocessed for lip sync (what the model hears)."""
+    window: OutputRef
+    overlap: OutputRef
+    fps: OutputRef
+    seed: OutputRef
+    schedule: OutputRef
+    guides: GuideImages
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planner, the batch-encoded prompts, and the sampler settings every pass uses."""
+
+    planner: Node
+    prompts: Node
+    sampler: OutputRef
+    sigmas: OutputRef
+
+
+def _inputs(wf: Workflow, variant: AudioLoopVariant) -> Inputs:
+    """Track, loop geometry, seed, prompt schedule and the variant's guide images."""
     with wf.group("Inputs", color="#2a9d8f"):
         wf.note(
             "**Inputs.** Load your track and a reference image. Write the schedule with one identical subject "
@@ -77,36 +250,30 @@ def build(
             "large and still). `ltx-audioloop analyze song.mp3` writes one for you, already on the loop grid.",
             title="How to use",
         )
-        track = wf.add("LoadAudio", title="Track", audio=audio_file)
-        audio = wf.add(blocks.PREPROCESS_NODE, title="Preprocess audio for lip sync", audio=track["AUDIO"])["AUDIO"]
-        window = wf.add("PrimitiveFloat", title="window_seconds", value=DEFAULT_WINDOW_SECONDS)["FLOAT"]
-        overlap = wf.add("PrimitiveFloat", title="overlap_seconds", value=DEFAULT_OVERLAP_SECONDS)["FLOAT"]
-        fps = wf.add("PrimitiveInt", title="fps", value=DEFAULT_FPS)["INT"]
-        seed = wf.add("PrimitiveInt", title="seed", value=42)["INT"]
-        schedule_text = wf.add("PrimitiveStringMultiline", title="Prompt schedule", value=schedule)["STRING"]
-        if section_keyframes:
-            images = _keyframe_batch(wf, count=3, image_file=image_file)
-        else:
-            images = wf.add("LoadImage", title="Reference image", image=image_file)["IMAGE"]
-        first_image = (
-            images
-            if not section_keyframes
-            else wf.add("ImageFromBatch", title="Keyframe 0 (initial render)", image=images, batch_index=0, length=1)[
-                "IMAGE"
-            ]
-        )
-        guide_image = blocks.conditioning_image(wf, first_image)
+        track = wf.add("LoadAudio", title="Track", audio=variant.audio_file)
+        audio = wf.add(blocks.PREPROCESS_NODE, title="Preprocess audio for lip sync", audio=track["AUDIO"])
+        window = wf.add("PrimitiveFloat", title="window_seconds", value=DEFAULT_WINDOW_SECONDS)
+        overlap = wf.add("PrimitiveFloat", title="overlap_seconds", value=DEFAULT_OVERLAP_SECONDS)
+        fps = wf.add("PrimitiveInt", title="fps", value=DEFAULT_FPS)
+        seed = wf.add("PrimitiveInt", title="seed", value=42)
+        schedule = wf.add("PrimitiveStringMultiline", title="Prompt schedule", value=variant.schedule)
+        guides = variant.guides.load(wf, image_file=variant.image_file)
+    return Inputs(track["AUDIO"], audio["AUDIO"], window["FLOAT"], overlap["FLOAT"], fps["INT"], seed["INT"],
+                  schedule["STRING"], guides)
 
+
+def _plan(wf: Workflow, models: blocks.Models, inputs: Inputs) -> Plan:
+    """Iterations and window sizes from the audio; every prompt encoded once, before the loop."""
     with wf.group("Plan and prompts", color="#e9c46a"):
         planner = wf.add(
             "AudioLoopPlanner",
             title="Plan: iterations, final window sized to the audio",
-            audio=audio,
-            window_seconds=window,
-            overlap_seconds=overlap,
-            fps=fps,
+            audio=inputs.audio,
+            window_seconds=inputs.window,
+            overlap_seconds=inputs.overlap,
+            fps=inputs.fps,
             max_iterations=0,
-            schedule=schedule_text,
+            schedule=inputs.schedule,
             blend_seconds=0.0,
             snap_boundaries=True,
         )
@@ -116,7 +283,7 @@ def build(
             "TimestampPromptScheduleBatchEncode",
             title="Encode every prompt once (before the loop)",
             clip=models.clip,
-            schedule=schedule_text,
+            schedule=inputs.schedule,
             stride_seconds=planner["stride_seconds"],
             audio_duration=planner["audio_duration"],
             snap_boundaries=True,
@@ -124,60 +291,66 @@ def build(
             blend_seconds=0.0,
         )
         sampler, sigmas = blocks.sampler_parts(wf)
+    return Plan(planner, prompts, sampler, sigmas)
 
+
+def _initial_render(wf: Workflow, models: blocks.Models, inputs: Inputs, plan: Plan, handoff: Handoff) -> OutputRef:
+    """Pass 0, in the form the loop carries (the handoff's)."""
     with wf.group("Initial render (pass 0)", color="#f4a261"):
-        positive0 = wf.add(
+        positive = wf.add(
             "ConditioningSelectByIteration",
             title="Prompt of pass 0",
-            conditioning_list=prompts["conditioning_list"],
+            conditioning_list=plan.prompts["conditioning_list"],
             current_iteration=0,
-        )["conditioning"]
+        )
         empty = wf.add(
             "EmptyLTXVLatentVideo",
             title="First window, sized to the audio",
             width=blocks.WIDTH,
             height=blocks.HEIGHT,
-            length=planner["initial_window_frames"],
+            length=plan.planner["initial_window_frames"],
             batch_size=1,
         )
-        video0 = wf.add(
+        placed = wf.add(
             "LTXVImgToVideoInplace",
             title="Reference image at frame 0",
             vae=models.vae,
-            image=guide_image,
+            image=inputs.guides.initial,
             latent=empty["LATENT"],
             strength=1.0,
             bypass=False,
-        )["latent"]
-        slice0 = wf.add(
+        )
+        audio_slice = wf.add(
             "TrimAudioDuration",
             title="Audio of pass 0",
-            audio=audio,
+            audio=inputs.audio,
             start_index=0.0,
-            duration=planner["initial_window_seconds"],
+            duration=plan.planner["initial_window_seconds"],
         )
-        encoded0 = wf.add(
-            "LTXVAudioVAEEncode", title="Encode audio of pass 0", audio=slice0["AUDIO"], audio_vae=models.audio_vae
+        encoded = wf.add(
+            "LTXVAudioVAEEncode", title="Encode audio of pass 0", audio=audio_slice["AUDIO"], audio_vae=models.audio_vae
         )
-        frozen0 = wf.add(
-            "FreezeAudioLatent", title="Keep the audio (generate video only)", audio_latent=encoded0["Audio Latent"]
-        )["audio_latent"]
-        initial, _ = blocks.sample_av(
+        frozen = wf.add(
+            "FreezeAudioLatent", title="Keep the audio (generate video only)", audio_latent=encoded["Audio Latent"]
+        )
+        latent, _ = blocks.sample_av(
             wf,
             model=models.model,
-            positive=positive0,
+            positive=positive["conditioning"],
             negative=models.negative,
-            video=video0,
-            audio=frozen0,
-            seed=seed,
-            sampler=sampler,
-            sigmas=sigmas,
+            video=placed["latent"],
+            audio=frozen["audio_latent"],
+            seed=inputs.seed,
+            sampler=plan.sampler,
+            sigmas=plan.sigmas,
             label="Pass 0",
         )
-        initial_images = None
-        if image_space:
-            initial_images = blocks.tiled_decode(wf, vae=models.vae, latent=initial, title="Decode pass 0")
+        return handoff.carry(wf, vae=models.vae, latent=latent)
 
+
+def _loop(wf: Workflow, variant: AudioLoopVariant, models: blocks.Models, inputs: Inputs, plan: Plan,
+          initial: OutputRef) -> Node:
+    """The loop over windows; returns its ``TensorLoopClose``."""
     with wf.group("Loop: one window per iteration", color="#e76f51"):
         wf.note(
             "**Loop.** Runs `total_iterations` times (wired from the planner). Each iteration keeps the tail of "
@@ -189,78 +362,50 @@ def build(
         loop_open = wf.add(
             "TensorLoopOpen",
             title="Loop open",
-            mode=("iterations", {"iterations": planner["total_iterations"]}),
-            initial_value=initial_images if image_space else initial,
+            mode=("iterations", {"iterations": plan.planner["total_iterations"]}),
+            initial_value=initial,
         )
         iteration = loop_open["current_iteration"]
         controller = wf.add(
             "AudioLoopController",
             title="This iteration: audio start, seed, window",
             current_iteration=iteration,
-            window_seconds=window,
-            overlap_seconds=overlap,
-            audio=audio,
-            seed=seed,
-            fps=fps,
+            window_seconds=inputs.window,
+            overlap_seconds=inputs.overlap,
+            audio=inputs.audio,
+            seed=inputs.seed,
+            fps=inputs.fps,
         )
         positive = wf.add(
             "ConditioningSelectByIteration",
             title="Prompt of this iteration (pre-encoded)",
-            conditioning_list=prompts["conditioning_list"],
+            conditioning_list=plan.prompts["conditioning_list"],
             current_iteration=iteration,
-        )["conditioning"]
-        if image_space:
-            tail = wf.add(
-                "ImageContextExtract",
-                title="Last frames of the previous window",
-                images=loop_open["previous_value"],
-                overlap_frames=controller["overlap_frames"],
-            )
-            context = wf.add("VAEEncode", title="Encode context frames", pixels=tail["context"], vae=models.vae)[
-                "LATENT"
-            ]
-        else:
-            context = wf.add(
-                "LatentContextExtract",
-                title="Tail of the previous window as context",
-                latent=loop_open["previous_value"],
-                overlap_latent_frames=controller["overlap_latent_frames"],
-            )["context"]
-        window_latent = wf.add(
+        )
+        context = variant.handoff.context(wf, vae=models.vae, previous=loop_open["previous_value"],
+                                          controller=controller)
+        window = wf.add(
             "AudioLoopWindowLatent",
             title="Context + frames to generate",
             context=context,
             window_latent_frames=controller["window_latent_frames"],
-        )["window"]
-        if section_keyframes:
-            keyframe = wf.add(
-                "KeyframeImageSchedule",
-                title="Keyframe of this section",
-                images=images,
-                current_iteration=iteration,
-                stride_seconds=controller["stride_seconds"],
-                schedule=KEYFRAME_SCHEDULE,
-                blend_seconds=0.0,
-                snap_boundaries=True,
-            )
-            loop_guide_image = blocks.conditioning_image(wf, keyframe["image"])
-        else:
-            loop_guide_image = guide_image
+        )
+        guide_image = variant.guides.for_iteration(wf, inputs.guides, iteration=iteration, controller=controller)
         guided = wf.add(
             "LTXVAddGuide",
             title="Reference image guides the last frame",
-            positive=positive,
+            positive=positive["conditioning"],
             negative=models.negative,
             vae=models.vae,
-            latent=window_latent,
-            image=loop_guide_image,
+            latent=window["window"],
+            image=guide_image,
             frame_idx=-1,
             strength=1.0,
         )
         audio_slice = wf.add(
             "TrimAudioDuration",
             title="Audio of this iteration",
-            audio=audio,
+            audio=inputs.audio,
             start_index=controller["start_index"],
             duration=controller["window_seconds"],
         )
@@ -270,19 +415,17 @@ def build(
             audio=audio_slice["AUDIO"],
             audio_vae=models.audio_vae,
         )
-        frozen = wf.add("FreezeAudioLatent", title="Keep the audio", audio_latent=encoded["Audio Latent"])[
-            "audio_latent"
-        ]
+        frozen = wf.add("FreezeAudioLatent", title="Keep the audio", audio_latent=encoded["Audio Latent"])
         sampled, _ = blocks.sample_av(
             wf,
             model=models.model,
             positive=guided["positive"],
             negative=guided["negative"],
             video=guided["latent"],
-            audio=frozen,
+            audio=frozen["audio_latent"],
             seed=controller["iteration_seed"],
-            sampler=sampler,
-            sigmas=sigmas,
+            sampler=plan.sampler,
+            sigmas=plan.sigmas,
             label="Iteration",
         )
         cropped = wf.add(
@@ -292,127 +435,91 @@ def build(
             negative=guided["negative"],
             latent=sampled,
         )
-        if image_space:
-            decoded = blocks.tiled_decode(wf, vae=models.vae, latent=cropped["latent"], title="Decode this window")
-            new_part = wf.add(
-                "ImageOverlapTrim",
-                title="Drop the context frames",
-                images=decoded,
-                overlap_frames=controller["overlap_frames"],
-            )["images"]
-            wf.add(
-                "TensorLoopClose",
-                title="Loop close",
-                flow_control=loop_open["flow_control"],
-                processed=new_part,
-                accumulate=True,
-                overlap="disabled",
-                stop=controller["should_stop"],
-            )
-        else:
-            trimmed = wf.add(
-                "LatentOverlapTrim",
-                title="Drop the context frames",
-                latent=cropped["latent"],
-                overlap_latent_frames=controller["overlap_latent_frames"],
-            )
-            cleaned = wf.add(
-                "IterationCleanup", title="Free memory, report VRAM", latent=trimmed["trimmed"], mode="always"
-            )
-            wf.add(
-                "TensorLoopClose",
-                title="Loop close",
-                flow_control=loop_open["flow_control"],
-                processed=cleaned["latent"],
-                accumulate=True,
-                overlap="disabled",
-                stop=controller["should_stop"],
-            )
-    loop_close = wf.find("TensorLoopClose")[0]
+        new_part = variant.handoff.new_part(wf, vae=models.vae, latent=cropped["latent"], controller=controller)
+        return wf.add(
+            "TensorLoopClose",
+            title="Loop close",
+            flow_control=loop_open["flow_control"],
+            processed=new_part,
+            accumulate=True,
+            overlap="disabled",
+            stop=controller["should_stop"],
+        )
 
-    if image_space:
+
+# -- the variants --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudioLoopVariant:
+    """One shipped audio-loop workflow: the shared stages composed with its handoff and guides."""
+
+    name: str
+    title: str
+    description: str
+    handoff: Handoff
+    guides: Guides
+    prefix: str
+    schedule: str = MUSIC_SCHEDULE
+    negative_text: str = blocks.NEGATIVE
+    audio_file: str = "song.mp3"
+    image_file: str = "reference.png"
+
+    def build(self, registry: NodeRegistry | None = None) -> Workflow:
+        """The workflow: models, inputs, plan, pass 0, the loop, the joined output (module docstring)."""
+        wf = Workflow(self.name, registry, title=self.title, description=self.description)
+        models = blocks.models(wf, negative_text=self.negative_text)
+        inputs = _inputs(wf, self)
+        plan = _plan(wf, models, inputs)
+        initial = _initial_render(wf, models, inputs, plan, self.handoff)
+        loop_close = _loop(wf, self, models, inputs, plan, initial)
         with wf.group("Output", color="#6d597a"):
-            wf.note(IMAGE_SPACE_MEMORY_NOTE, title="Memory: how long a track fits")
-            joined = wf.add(
-                "AudioLoopJoinImages",
-                title="Pass 0 + loop",
-                initial=initial_images,
-                loop_output=loop_close["output"],
-                total_iterations=planner["total_iterations"],
-                expected_frames=planner["rendered_frames"],
-            )
-            video = wf.add(
-                "CreateVideo",
-                title="Video with the original audio",
-                images=joined["images"],
-                fps=float(DEFAULT_FPS),
-                audio=track["AUDIO"],
-            )
-            wf.add("SaveVideo", title="Save", video=video["VIDEO"], filename_prefix=prefix, format="mp4", codec="h264")
+            self.handoff.output(wf, vae=models.vae, initial=initial, loop_output=loop_close["output"],
+                                planner=plan.planner, audio=inputs.track, prefix=self.prefix)
         blocks.model_note(wf)
         return wf
 
-    with wf.group("Output", color="#6d597a"):
-        joined = wf.add(
-            "AudioLoopJoinLatents",
-            title="Pass 0 + loop",
-            initial=initial,
-            loop_output=loop_close["output"],
-            total_iterations=planner["total_iterations"],
-            expected_frames=planner["rendered_frames"],
-        )
-        blocks.stream_to_file(wf, vae=models.vae, latent=joined["latent"], audio=track["AUDIO"], prefix=prefix)
-    blocks.model_note(wf)
-    return wf
 
+MUSIC_VIDEO_LATENT = AudioLoopVariant(
+    "audio-loop-music-video-latent",
+    title="Music video from a song (latent loop)",
+    description="A song of any length as one lip-synced LTX-2.3 video: the primary workflow.",
+    handoff=LatentHandoff(),
+    guides=ReferenceImage(),
+    prefix="ltx-audioloop/music-video",
+)
+MUSIC_VIDEO_IMAGE = AudioLoopVariant(
+    "audio-loop-music-video-image",
+    title="Music video from a song (image-space loop)",
+    description="The music-video loop with a decode and re-encode per iteration: slower, lets you "
+    "inspect or post-process every window's frames.",
+    handoff=ImageSpaceHandoff(),
+    guides=ReferenceImage(),
+    prefix="ltx-audioloop/music-video-image",
+)
+MUSIC_VIDEO_KEYFRAMES = AudioLoopVariant(
+    "audio-loop-music-video-keyframes",
+    title="Music video with a keyframe per section",
+    description="The music-video loop with a different reference image guiding each song section.",
+    handoff=LatentHandoff(),
+    guides=SectionKeyframes(),
+    prefix="ltx-audioloop/music-video-keyframes",
+)
+ASMR_LONG_FORM = AudioLoopVariant(
+    "asmr-long-form-loop",
+    title="ASMR long-form piece over a track",
+    description="A recorded ASMR track of any length as one continuous close-up video.",
+    handoff=LatentHandoff(),
+    guides=ReferenceImage(),
+    prefix="ltx-audioloop/asmr-long",
+    schedule=ASMR_SCHEDULE,
+    negative_text=ASMR_NEGATIVE,
+    audio_file="asmr.wav",
+)
+VARIANTS = (MUSIC_VIDEO_LATENT, MUSIC_VIDEO_IMAGE, MUSIC_VIDEO_KEYFRAMES, ASMR_LONG_FORM)
+"""Every shipped audio-loop workflow (the library lists them under their titles)."""
 
-def _keyframe_batch(wf: Workflow, *, count: int, image_file: str) -> OutputRef:
-    """``count`` LoadImage nodes batched in order (ImageBatch resizes later ones to the first)."""
-    batch = wf.add("LoadImage", title="Keyframe 0", image=image_file)["IMAGE"]
-    for index in range(1, count):
-        other = wf.add("LoadImage", title=f"Keyframe {index}", image=image_file)["IMAGE"]
-        batch = wf.add("ImageBatch", title=f"Batch keyframes 0..{index}", image1=batch, image2=other)["IMAGE"]
-    return batch
-
-
-def music_video_latent(registry=None) -> Workflow:
-    wf = Workflow(
-        "audio-loop-music-video-latent",
-        registry,
-        title="Music video from a song (latent loop)",
-        description="A song of any length as one lip-synced LTX-2.3 video: the primary workflow.",
-    )
-    return build(wf)
-
-
-def music_video_image(registry=None) -> Workflow:
-    wf = Workflow(
-        "audio-loop-music-video-image",
-        registry,
-        title="Music video from a song (image-space loop)",
-        description="The music-video loop with a decode and re-encode per iteration: slower, lets you "
-        "inspect or post-process every window's frames.",
-    )
-    return build(wf, image_space=True, prefix="ltx-audioloop/music-video-image")
-
-
-def music_video_keyframes(registry=None) -> Workflow:
-    wf = Workflow(
-        "audio-loop-music-video-keyframes",
-        registry,
-        title="Music video with a keyframe per section",
-        description="The music-video loop with a different reference image guiding each song section.",
-    )
-    return build(wf, section_keyframes=True, prefix="ltx-audioloop/music-video-keyframes")
-
-
-def asmr_long_form(registry=None) -> Workflow:
-    wf = Workflow(
-        "asmr-long-form-loop",
-        registry,
-        title="ASMR long-form piece over a track",
-        description="A recorded ASMR track of any length as one continuous close-up video.",
-    )
-    return build(
-        wf, schedule=ASMR_SCHEDULE, negative_text=ASMR_NEGATIVE, prefix="ltx-audioloop/asmr-long", audio_file="asmr.wav"
-    )
+music_video_latent = MUSIC_VIDEO_LATENT.build
+music_video_image = MUSIC_VIDEO_IMAGE.build
+music_video_keyframes = MUSIC_VIDEO_KEYFRAMES.build
+asmr_long_form = ASMR_LONG_FORM.build

@@ -9,10 +9,11 @@ re-compressed at CRF 18, 64-aligned resolution, one spatially tiled decode.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from ....loop.geometry import DEFAULT_FPS
 from ....video.chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES
-from ..graph import OutputRef, Workflow
+from ..graph import Node, OutputRef, Workflow
 
 # The files of ComfyUI's own LTX-2.3 templates (comfyui-workflow-templates, video_ltx2_3_flf2v: the
 # distilled recipe these workflows follow), so a user who ran those already has them.
@@ -216,16 +217,38 @@ def tiled_decode(wf: Workflow, *, vae: OutputRef, latent: OutputRef, title: str)
     )["image"]
 
 
+def save_video(
+    wf: Workflow, *, images: OutputRef, audio: OutputRef | None, prefix: str, fps: float = DEFAULT_FPS
+) -> Node:
+    """Mux decoded frames (and the audio, when given) and save an H.264 mp4; returns the SaveVideo node.
+    Every frame is in memory at once: for long videos use :func:`stream_to_file`."""
+    audio_input = {"audio": audio} if audio is not None else {}
+    video = wf.add(
+        "CreateVideo",
+        title="Video with the original audio" if audio is not None else "Video",
+        images=images,
+        fps=float(fps),
+        **audio_input,
+    )
+    return wf.add("SaveVideo", title="Save", video=video["VIDEO"], filename_prefix=prefix, format="mp4", codec="h264")
+
+
 def decode_and_save(
     wf: Workflow, *, vae: OutputRef, latent: OutputRef, audio: OutputRef | None, prefix: str, fps: float = DEFAULT_FPS
-) -> None:
+) -> Node:
     """One spatially tiled decode (no temporal tiles, so no decoder seams), then mux and save."""
     with wf.group("Output", color="#6d597a"):
         images = tiled_decode(wf, vae=vae, latent=latent, title="Decode once (spatial tiles only)")
-        video_inputs = {"images": images, "fps": float(fps)}
-        if audio is not None:
-            video_inputs["audio"] = audio
-        video = wf.add(
-            "CreateVideo", title="Video with the original audio" if audio is not None else "Video", **video_inputs
-        )
-        wf.add("SaveVideo", title="Save", video=video["VIDEO"], filename_prefix=prefix, format="mp4", codec="h264")
+        return save_video(wf, images=images, audio=audio, prefix=prefix, fps=fps)
+
+
+def image_batch(wf: Workflow, files: Sequence[str]) -> OutputRef:
+    """One ``LoadImage`` per file ("Keyframe <i>"), batched in order by ``ImageBatch`` nodes (which
+    resize later images to the first); returns the batch of ``len(files)`` images."""
+    if not files:
+        raise ValueError("image_batch needs at least one image file, got none; pass the keyframe file names")
+    batch = wf.add("LoadImage", title="Keyframe 0", image=files[0])["IMAGE"]
+    for index, name in enumerate(files[1:], start=1):
+        other = wf.add("LoadImage", title=f"Keyframe {index}", image=name)["IMAGE"]
+        batch = wf.add("ImageBatch", title=f"Batch keyframes 0..{index}", image1=batch, image2=other)["IMAGE"]
+    return batch

@@ -11,8 +11,10 @@ trims one latent frame (= one pixel frame, the shared keyframe) from every clip 
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ....loop.geometry import DEFAULT_FPS
-from ..graph import Workflow
+from ..graph import OutputRef, Workflow
 from . import blocks
 
 ASMR_PROMPT = (
@@ -28,7 +30,25 @@ WALKTHROUGH_PROMPT = (
 )
 
 
-def _asmr(wf: Workflow, *, with_image: bool) -> Workflow:
+StartFrame = Callable[[Workflow, blocks.Models, OutputRef], OutputRef]
+"""Block that takes the empty video latent and returns the one to sample (in the Inputs group)."""
+
+
+def no_start_image(wf: Workflow, models: blocks.Models, video: OutputRef) -> OutputRef:
+    """Text to video: the empty latent as it is."""
+    return video
+
+
+def start_image(wf: Workflow, models: blocks.Models, video: OutputRef) -> OutputRef:
+    """Image to video: the user's image in place at frame 0."""
+    image = wf.add("LoadImage", title="Start image", image="asmr_start.png")
+    guide = blocks.conditioning_image(wf, image["IMAGE"])
+    placed = wf.add("LTXVImgToVideoInplace", title="Start image at frame 0", vae=models.vae, image=guide,
+                    latent=video, strength=1.0, bypass=False)
+    return placed["latent"]
+
+
+def _asmr(wf: Workflow, *, start: StartFrame, prefix: str) -> Workflow:
     models = blocks.models(wf, negative_text=ASMR_NEGATIVE)
     with wf.group("Inputs", color="#2a9d8f"):
         wf.note(
@@ -39,24 +59,19 @@ def _asmr(wf: Workflow, *, with_image: bool) -> Workflow:
         prompt = wf.add("CLIPTextEncode", title="Prompt (video and sound)", text=ASMR_PROMPT, clip=models.clip)
         conditioned = wf.add("LTXVConditioning", title="Frame rate", positive=prompt["CONDITIONING"],
                              negative=models.negative, frame_rate=float(DEFAULT_FPS))
-        seed = wf.add("PrimitiveInt", title="seed", value=42)["INT"]
-        video = wf.add("EmptyLTXVLatentVideo", title="Video latent", width=blocks.WIDTH, height=blocks.HEIGHT,
-                       length=ASMR_FRAMES, batch_size=1)["LATENT"]
-        if with_image:
-            image = wf.add("LoadImage", title="Start image", image="asmr_start.png")["IMAGE"]
-            video = wf.add("LTXVImgToVideoInplace", title="Start image at frame 0", vae=models.vae,
-                           image=blocks.conditioning_image(wf, image), latent=video, strength=1.0,
-                           bypass=False)["latent"]
+        seed = wf.add("PrimitiveInt", title="seed", value=42)
+        empty = wf.add("EmptyLTXVLatentVideo", title="Video latent", width=blocks.WIDTH, height=blocks.HEIGHT,
+                       length=ASMR_FRAMES, batch_size=1)
+        video = start(wf, models, empty["LATENT"])
         audio = wf.add("LTXVEmptyLatentAudio", title="Audio latent (generated)", frames_number=ASMR_FRAMES,
-                       frame_rate=DEFAULT_FPS, batch_size=1, audio_vae=models.audio_vae)["Latent"]
+                       frame_rate=DEFAULT_FPS, batch_size=1, audio_vae=models.audio_vae)
     with wf.group("Sample", color="#f4a261"):
         sampler, sigmas = blocks.sampler_parts(wf)
         video_latent, audio_latent = blocks.sample_av(
             wf, model=models.model, positive=conditioned["positive"], negative=conditioned["negative"], video=video,
-            audio=audio, seed=seed, sampler=sampler, sigmas=sigmas, label="Clip")
+            audio=audio["Latent"], seed=seed["INT"], sampler=sampler, sigmas=sigmas, label="Clip")
         sound = wf.add("LTXVAudioVAEDecode", title="Decode audio", samples=audio_latent, audio_vae=models.audio_vae)
-    blocks.decode_and_save(wf, vae=models.vae, latent=video_latent, audio=sound["Audio"],
-                           prefix=f"ltx-audioloop/asmr-{'i2v' if with_image else 't2v'}")
+    blocks.decode_and_save(wf, vae=models.vae, latent=video_latent, audio=sound["Audio"], prefix=prefix)
     blocks.model_note(wf)
     return wf
 
@@ -64,13 +79,13 @@ def _asmr(wf: Workflow, *, with_image: bool) -> Workflow:
 def asmr_t2v(registry=None) -> Workflow:
     wf = Workflow("asmr-text-to-video", registry, title="ASMR clip from text, with sound",
                   description="One ASMR clip with generated sound from a prompt.")
-    return _asmr(wf, with_image=False)
+    return _asmr(wf, start=no_start_image, prefix="ltx-audioloop/asmr-t2v")
 
 
 def asmr_i2v(registry=None) -> Workflow:
     wf = Workflow("asmr-image-to-video", registry, title="ASMR clip from an image, with sound",
                   description="One ASMR clip with generated sound, starting from your image.")
-    return _asmr(wf, with_image=True)
+    return _asmr(wf, start=start_image, prefix="ltx-audioloop/asmr-i2v")
 
 
 def keyframe_walkthrough(registry=None) -> Workflow:
@@ -85,11 +100,7 @@ def keyframe_walkthrough(registry=None) -> Workflow:
             "frames are a multiple of 8 at your fps (8 s or 4.8 s at 25 fps) for exact timing.",
             title="How to use",
         )
-        keyframes = wf.add("LoadImage", title="Keyframe 0", image="keyframe_0.png")["IMAGE"]
-        for index in (1, 2):
-            other = wf.add("LoadImage", title=f"Keyframe {index}", image=f"keyframe_{index}.png")["IMAGE"]
-            keyframes = wf.add("ImageBatch", title=f"Batch keyframes 0..{index}", image1=keyframes,
-                               image2=other)["IMAGE"]
+        keyframes = blocks.image_batch(wf, [f"keyframe_{index}.png" for index in range(3)])
         prompt = wf.add("CLIPTextEncode", title="Prompt", text=WALKTHROUGH_PROMPT, clip=models.clip)
         conditioned = wf.add("LTXVConditioning", title="Frame rate", positive=prompt["CONDITIONING"],
                              negative=models.negative, frame_rate=float(DEFAULT_FPS))
