@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from ..loop.geometry import DEFAULT_OVERLAP_FRAMES
 from ..loop.image_handoff import image_context, image_trim, join_images
-from .common import CATEGORY_LATENT, frame_count_input
+from .common import CATEGORY_IMAGE, frame_count_input
 from .spec import NodeSpec, Output, Socket, comfy_node
 
 
 @comfy_node(NodeSpec(
     id="ImageContextExtract",
     display_name="Image Context Extract",
-    category=CATEGORY_LATENT,
+    category=CATEGORY_IMAGE,
     description="Last overlap_frames frames of the previous window (a view), for VAEEncode as context.",
     inputs=(
         Socket("images", "IMAGE", tooltip="Previous window's frames (TensorLoopOpen.previous_value)."),
@@ -33,7 +33,7 @@ class ImageContextExtract:
 @comfy_node(NodeSpec(
     id="ImageOverlapTrim",
     display_name="Image Overlap Trim",
-    category=CATEGORY_LATENT,
+    category=CATEGORY_IMAGE,
     description="Drops the first overlap_frames frames of a decoded window (a view): one stride of new frames remains.",
     inputs=(
         Socket("images", "IMAGE", tooltip="The decoded window."),
@@ -51,7 +51,7 @@ class ImageOverlapTrim:
 @comfy_node(NodeSpec(
     id="AudioLoopJoinImages",
     display_name="Join Loop Images (Audio Loop)",
-    category=CATEGORY_LATENT,
+    category=CATEGORY_IMAGE,
     description=(
         "Joins pass 0 and the loop's frames; with 0 iterations returns pass 0 alone; checks the planned length."
     ),

@@ -179,3 +179,15 @@ def test_v1_options_keep_comfyui_keys_and_leave_unset_ones_out():
     assert Input("s", "STRING", "t", default="", multiline=False, dynamic_prompts=True).v1() == (
         "STRING", {"default": "", "multiline": False, "dynamicPrompts": True, "tooltip": "t"})
     assert Socket("latent", "LATENT", tooltip="t").v1() == ("LATENT", {"tooltip": "t"})
+
+
+def test_image_nodes_sit_under_image_and_latent_nodes_under_latent():
+    for cls in NODE_CLASSES:
+        spec = cls.SPEC
+        types = {i.type for i in spec.inputs} | {o.type for o in spec.outputs}
+        if spec.category == common.CATEGORY_LATENT:
+            assert "IMAGE" not in types, spec.id
+        if spec.category == common.CATEGORY_IMAGE:
+            assert "IMAGE" in types and "LATENT" not in types, spec.id
+    image = {cls.SPEC.id for cls in NODE_CLASSES if cls.SPEC.category == common.CATEGORY_IMAGE}
+    assert image == {"ImageContextExtract", "ImageOverlapTrim", "AudioLoopJoinImages"}
