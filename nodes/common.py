@@ -29,8 +29,11 @@ MAX_SEED = 0xFFFFFFFFFFFFFFFF
 MAX_FRAMES = 10_000_000
 """Upper limit of the frame and latent-frame count inputs (far beyond any track)."""
 
-ANY = "*"
-"""ComfyUI's wildcard socket type; the per-iteration conditioning list travels on it."""
+CONDITIONING_LIST = "AUDIOLOOP_CONDITIONING_LIST"
+"""Socket type of the per-iteration conditioning list (TimestampPromptScheduleBatchEncode ->
+ConditioningSelectByIteration). A named type lets the editor connect only the two; ComfyUI-AudioLoopHelper
+declares the same sockets as ``*``, which ComfyUI's validation and editor match with any type
+(docs/nodes.md, "Sharing ids with ComfyUI-AudioLoopHelper")."""
 
 
 def current_iteration_input(default: int = 1) -> Input:

@@ -13,8 +13,8 @@ from ..loop.prompt_list import build_conditioning_schedule, entries_needed
 from ..loop.schedule import ScheduleError, parse_index, parse_schedule, select_iteration
 from ..loop.text_cache import encode_with_clip
 from .common import (
-    ANY,
     CATEGORY_SCHEDULE,
+    CONDITIONING_LIST,
     blend_input,
     current_iteration_input,
     fps_input,
@@ -122,7 +122,7 @@ class TimestampPromptSchedule:
         blend_input(optional=True),
     ),
     outputs=(
-        Output("conditioning_list", ANY,
+        Output("conditioning_list", CONDITIONING_LIST,
                "Per-iteration conditioning list: wire to ConditioningSelectByIteration inside the loop."),
         Output("iteration_count", "INT",
                "Entries in the list (iterations 0 .. count-1; later iterations reuse the last)."),
@@ -163,7 +163,7 @@ class TimestampPromptScheduleBatchEncode:
         "Returns entry current_iteration of the per-iteration conditioning list (the last entry past its end)."
     ),
     inputs=(
-        Socket("conditioning_list", ANY,
+        Socket("conditioning_list", CONDITIONING_LIST,
                tooltip="conditioning_list from TimestampPromptScheduleBatchEncode."),
         current_iteration_input(0),
     ),
