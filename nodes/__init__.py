@@ -24,49 +24,51 @@ from .schedule_nodes import (
     TimestampPromptScheduleBatchEncode,
     VideoFrameExtract,
 )
+from .spec import registration_table
 from .video_nodes import AudioLoopSaveVideo
 
-NODES = {
-    "AudioLoopController": (AudioLoopController, "Audio Loop Controller"),
-    "AudioLoopPlanner": (AudioLoopPlanner, "Audio Loop Planner"),
-    "AudioDuration": (AudioDuration, "Audio Duration"),
-    "TimestampPromptSchedule": (TimestampPromptSchedule, "Timestamp Prompt Schedule"),
-    "TimestampPromptScheduleBatchEncode": (
-        TimestampPromptScheduleBatchEncode, "Timestamp Prompt Schedule (Batch Encode)"
-    ),
-    "ConditioningSelectByIteration": (ConditioningSelectByIteration, "Conditioning Select (by Iteration)"),
-    "KeyframeImageSchedule": (KeyframeImageSchedule, "Keyframe Image Schedule"),
-    "KeyframeClipPlan": (KeyframeClipPlan, "Keyframe Clip Plan (first-last frame)"),
-    "VideoFrameExtract": (VideoFrameExtract, "Video Frame Extract"),
-    "ImageBlend_AudioLoop": (ImageBlend_AudioLoop, "Image Blend (Audio Loop)"),
-    "AudioLoopConditioningBlend": (AudioLoopConditioningBlend, "Conditioning Blend (Audio Loop)"),
-    "CachedTextEncode_AudioLoop": (CachedTextEncode_AudioLoop, "Cached Text Encode"),
-    "LatentContextExtract": (LatentContextExtract, "Latent Context Extract"),
-    "LatentOverlapTrim": (LatentOverlapTrim, "Latent Overlap Trim"),
-    "LatentOverlapCrossfade": (LatentOverlapCrossfade, "Latent Overlap Crossfade"),
-    "StripLatentNoiseMask": (StripLatentNoiseMask, "Strip Latent Noise Mask"),
-    "AudioLoopJoinLatents": (AudioLoopJoinLatents, "Join Loop Latents (Audio Loop)"),
-    "AudioLoopWindowLatent": (AudioLoopWindowLatent, "Window Latent from Context (Audio Loop)"),
-    "FreezeAudioLatent": (FreezeAudioLatent, "Freeze Audio Latent"),
-    "ImageContextExtract": (ImageContextExtract, "Image Context Extract"),
-    "ImageOverlapTrim": (ImageOverlapTrim, "Image Overlap Trim"),
-    "AudioLoopJoinImages": (AudioLoopJoinImages, "Join Loop Images (Audio Loop)"),
-    "IterationCleanup": (IterationCleanup, "Iteration Cleanup"),
-    "PurgeVRAM": (PurgeVRAM, "Purge VRAM (defensive)"),
-    "AudioLoopSaveVideo": (AudioLoopSaveVideo, "Decode and Save Video (bounded memory)"),
-    "AudioLoopLTX2NAG": (AudioLoopLTX2NAG, "LTX-2 NAG (Audio Loop)"),
-    "AudioLoopHelperSageAttention": (AudioLoopHelperSageAttention, "AudioLoopHelper Sage Attention"),
-    "AudioPreprocessForLTX": (AudioPreprocessForLTX, "Audio Preprocess for LTX (lip sync EQ + loudness)"),
-    "AudioAnalyzeForLTX": (AudioAnalyzeForLTX, "Audio Analyze for LTX (report, timeline, schedule)"),
-    "AudioVocalPitch": (AudioVocalPitch, "Audio Vocal Activity and Pitch"),
-}
-"""The one registration table: node id -> (class, display name), in menu order.
+NODE_CLASSES = (
+    AudioLoopController,
+    AudioLoopPlanner,
+    AudioDuration,
+    TimestampPromptSchedule,
+    TimestampPromptScheduleBatchEncode,
+    ConditioningSelectByIteration,
+    KeyframeImageSchedule,
+    KeyframeClipPlan,
+    VideoFrameExtract,
+    ImageBlend_AudioLoop,
+    AudioLoopConditioningBlend,
+    CachedTextEncode_AudioLoop,
+    LatentContextExtract,
+    LatentOverlapTrim,
+    LatentOverlapCrossfade,
+    StripLatentNoiseMask,
+    AudioLoopJoinLatents,
+    AudioLoopWindowLatent,
+    FreezeAudioLatent,
+    ImageContextExtract,
+    ImageOverlapTrim,
+    AudioLoopJoinImages,
+    IterationCleanup,
+    PurgeVRAM,
+    AudioLoopSaveVideo,
+    AudioLoopLTX2NAG,
+    AudioLoopHelperSageAttention,
+    AudioPreprocessForLTX,
+    AudioAnalyzeForLTX,
+    AudioVocalPitch,
+)
+"""Every node class in menu order; each carries its id and display name in its ``SPEC``."""
 
-The id is what saved workflows store, so it is written out rather than taken from the class name.
+NODES = registration_table(NODE_CLASSES)
+"""The one registration table: node id -> (class, display name), in menu order, derived from the specs.
+
+The id is what saved workflows store, so each spec writes it out rather than taking the class name.
 ComfyUI reads the two V1 tables below, both derived from this one.
 """
 
 NODE_CLASS_MAPPINGS = {node_id: cls for node_id, (cls, _) in NODES.items()}
 NODE_DISPLAY_NAME_MAPPINGS = {node_id: name for node_id, (_, name) in NODES.items()}
 
-__all__ = ["NODES", "NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
+__all__ = ["NODES", "NODE_CLASSES", "NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

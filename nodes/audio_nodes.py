@@ -5,58 +5,53 @@ from __future__ import annotations
 import math
 
 from ..audio.preprocess_settings import PreprocessSettings
-from ..loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
-
-CATEGORY_AUDIO = "LTX Audio Loop/audio"
+from .common import CATEGORY_AUDIO, fps_input, overlap_seconds_input, window_seconds_input
+from .spec import Combo, Float, NodeSpec, Output, Socket, String, comfy_node
 
 _DEFAULTS = PreprocessSettings()
 
 
-def _float(default: float, low: float, high: float, step: float, tooltip: str) -> tuple:
-    return ("FLOAT", {"default": default, "min": low, "max": high, "step": step, "tooltip": tooltip})
+def _setting(name: str, low: float, high: float, step: float, tooltip: str, optional: bool = False):
+    """One preprocessing setting; its default is :class:`PreprocessSettings`' value of the same name."""
+    return Float(name, default=getattr(_DEFAULTS, name), min=low, max=high, step=step, tooltip=tooltip,
+                 optional=optional)
 
 
-class AudioPreprocessForLTX:
-    """EQ toward the bands LTX-2 reads consonants from, then loudness to -16 LUFS with a -2 dBTP true-peak limiter."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="AudioPreprocessForLTX",
+    display_name="Audio Preprocess for LTX (lip sync EQ + loudness)",
+    category=CATEGORY_AUDIO,
+    description=(
         "Prepares a track for lip sync: high-pass 80 Hz, 200 Hz -3 dB, 400 Hz -2 dB, 3 kHz +4 dB, 6.5 kHz +3 dB, "
         "then a gain to -16 LUFS (BS.1770) with a look-ahead true-peak limiter at -2 dBTP, so the target is reached "
         "on peaky material too; the report gives the gain, the limiting and the measured result. Any channel count "
         "and sample rate; each batch item gets its own gain; silence stays silence."
-    )
-    CATEGORY = CATEGORY_AUDIO
-    FUNCTION = "execute"
-    RETURN_TYPES = ("AUDIO", "STRING")
-    RETURN_NAMES = ("audio", "report")
-    OUTPUT_TOOLTIPS = ("The processed audio: same shape and sample rate.",
-                       "Loudness and true peak before and after, and the gain applied.")
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        d = _DEFAULTS
-        return {
-            "required": {
-                "audio": ("AUDIO", {"tooltip": "The track to prepare (wire it before the LTX audio VAE encode)."}),
-                "highpass_hz": _float(d.highpass_hz, 0.0, 1000.0, 1.0, "High-pass cutoff in Hz (rumble); 0 = off."),
-                "cut1_hz": _float(d.cut1_hz, 20.0, 20000.0, 1.0, "First cut (boom) centre in Hz."),
-                "cut1_db": _float(d.cut1_db, -24.0, 24.0, 0.5, "First cut gain in dB."),
-                "cut2_hz": _float(d.cut2_hz, 20.0, 20000.0, 1.0, "Second cut (box) centre in Hz."),
-                "cut2_db": _float(d.cut2_db, -24.0, 24.0, 0.5, "Second cut gain in dB."),
-                "presence_hz": _float(d.presence_hz, 20.0, 20000.0, 10.0, "Presence lift centre in Hz."),
-                "presence_db": _float(d.presence_db, -24.0, 24.0, 0.5, "Presence lift gain in dB."),
-                "sibilance_hz": _float(d.sibilance_hz, 20.0, 20000.0, 10.0, "Sibilance lift centre in Hz."),
-                "sibilance_db": _float(d.sibilance_db, -24.0, 24.0, 0.5, "Sibilance lift gain in dB."),
-                "target_lufs": _float(d.target_lufs, -60.0, 0.0, 0.5, "Integrated loudness target in LUFS."),
-                "ceiling_dbtp": _float(d.ceiling_dbtp, -20.0, 0.0, 0.1, "True-peak ceiling in dBTP (4x oversampled)."),
-            },
-            "optional": {
-                "q": _float(d.q, 0.1, 10.0, 0.05, "Width of the four bells (Q); 1.0 is broad and musical."),
-                "highpass_q": _float(d.highpass_q, 0.1, 10.0, 0.01, "Q of the high-pass (0.707 = Butterworth)."),
-                "max_gain_db": _float(d.max_gain_db, 0.0, 60.0, 1.0,
-                                      "Largest gain applied, so near-silent input is not blown up into noise."),
-            },
-        }
+    ),
+    inputs=(
+        Socket("audio", "AUDIO", tooltip="The track to prepare (wire it before the LTX audio VAE encode)."),
+        _setting("highpass_hz", 0.0, 1000.0, 1.0, "High-pass cutoff in Hz (rumble); 0 = off."),
+        _setting("cut1_hz", 20.0, 20000.0, 1.0, "First cut (boom) centre in Hz."),
+        _setting("cut1_db", -24.0, 24.0, 0.5, "First cut gain in dB."),
+        _setting("cut2_hz", 20.0, 20000.0, 1.0, "Second cut (box) centre in Hz."),
+        _setting("cut2_db", -24.0, 24.0, 0.5, "Second cut gain in dB."),
+        _setting("presence_hz", 20.0, 20000.0, 10.0, "Presence lift centre in Hz."),
+        _setting("presence_db", -24.0, 24.0, 0.5, "Presence lift gain in dB."),
+        _setting("sibilance_hz", 20.0, 20000.0, 10.0, "Sibilance lift centre in Hz."),
+        _setting("sibilance_db", -24.0, 24.0, 0.5, "Sibilance lift gain in dB."),
+        _setting("target_lufs", -60.0, 0.0, 0.5, "Integrated loudness target in LUFS."),
+        _setting("ceiling_dbtp", -20.0, 0.0, 0.1, "True-peak ceiling in dBTP (4x oversampled)."),
+        _setting("q", 0.1, 10.0, 0.05, "Width of the four bells (Q); 1.0 is broad and musical.", optional=True),
+        _setting("highpass_q", 0.1, 10.0, 0.01, "Q of the high-pass (0.707 = Butterworth).", optional=True),
+        _setting("max_gain_db", 0.0, 60.0, 1.0,
+                 "Largest gain applied, so near-silent input is not blown up into noise.", optional=True),
+    ),
+    outputs=(
+        Output("audio", "AUDIO", "The processed audio: same shape and sample rate."),
+        Output("report", "STRING", "Loudness and true peak before and after, and the gain applied."),
+    ),
+))
+class AudioPreprocessForLTX:
+    """EQ toward the bands LTX-2 reads consonants from, then loudness to -16 LUFS with a -2 dBTP true-peak limiter."""
 
     def execute(self, audio, highpass_hz, cut1_hz, cut1_db, cut2_hz, cut2_db, presence_hz, presence_db,
                 sibilance_hz, sibilance_db, target_lufs, ceiling_dbtp, q=_DEFAULTS.q,
@@ -75,49 +70,42 @@ class AudioPreprocessForLTX:
         return (processed, format_preprocess_report(reports, settings, notes))
 
 
-class AudioAnalyzeForLTX:
-    """Track analysis for lip sync: report, timeline picture and a schedule on the loop grid."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="AudioAnalyzeForLTX",
+    display_name="Audio Analyze for LTX (report, timeline, schedule)",
+    category=CATEGORY_AUDIO,
+    description=(
         "Analyses the track (tempo, beats, sections, voice and pitch, loudness, spectral balance in the bands LTX-2 "
         "hears) and warns in plain words about what hurts lip sync. Writes a timestamp schedule whose boundaries "
         "sit on the loop's stride grid, with one subject string, a fitting action verb, medium/close framing and a "
         "static camera: wire it into TimestampPromptSchedule(BatchEncode). Batch item 0 is analysed."
-    )
-    CATEGORY = CATEGORY_AUDIO
-    FUNCTION = "execute"
-    RETURN_TYPES = ("STRING", "IMAGE", "STRING", "FLOAT", "FLOAT", "FLOAT")
-    RETURN_NAMES = ("report", "timeline", "schedule", "tempo_bpm", "loudness_lufs", "stride_seconds")
-    OUTPUT_TOOLTIPS = (
-        "Plain-text report with the warnings.",
-        "Timeline picture (waveform, sections, beats, voice, loop passes): wire to PreviewImage.",
-        "Schedule text on the stride grid: wire to a TimestampPromptSchedule node's schedule.",
-        "Tempo in BPM (0 = no steady beat).",
-        "Integrated loudness in LUFS (-100 for silence).",
-        "Effective stride in seconds used for the grid.",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "audio": ("AUDIO", {"tooltip": "The whole track."}),
-                "window_seconds": _float(DEFAULT_WINDOW_SECONDS, 0.01, 3600.0, 0.01, "Loop window in seconds (as on "
-                                                                    "AudioLoopController)."),
-                "overlap_seconds": _float(DEFAULT_OVERLAP_SECONDS, 0.0, 3600.0, 0.01,
-                                          "Loop overlap in seconds (as on AudioLoopController)."),
-                "fps": ("INT", {"default": DEFAULT_FPS, "min": 1, "max": 240, "tooltip": "Video frame rate."}),
-                "subject": ("STRING", {"default": "", "multiline": False,
-                                       "tooltip": "Who is on screen; written identically into every entry. "
-                                       "Empty = 'the singer' / 'the comedian' / 'the musician'."}),
-                "content": (["auto", "music", "speech", "instrumental"],
-                            {"default": "auto", "tooltip": "What the track is: picks verbs and framing."}),
-            },
-            "optional": {
-                "style": ("STRING", {"default": "", "multiline": False,
-                                     "tooltip": "Style text appended identically to every entry."}),
-            },
-        }
+    ),
+    inputs=(
+        Socket("audio", "AUDIO", tooltip="The whole track."),
+        window_seconds_input("Loop window in seconds (as on AudioLoopController)."),
+        overlap_seconds_input("Loop overlap in seconds (as on AudioLoopController)."),
+        fps_input(),
+        String("subject", default="", multiline=False,
+               tooltip="Who is on screen; written identically into every entry. "
+               "Empty = 'the singer' / 'the comedian' / 'the musician'."),
+        Combo("content", ("auto", "music", "speech", "instrumental"), default="auto",
+              tooltip="What the track is: picks verbs and framing."),
+        String("style", default="", multiline=False, optional=True,
+               tooltip="Style text appended identically to every entry."),
+    ),
+    outputs=(
+        Output("report", "STRING", "Plain-text report with the warnings."),
+        Output("timeline", "IMAGE",
+               "Timeline picture (waveform, sections, beats, voice, loop passes): wire to PreviewImage."),
+        Output("schedule", "STRING",
+               "Schedule text on the stride grid: wire to a TimestampPromptSchedule node's schedule."),
+        Output("tempo_bpm", "FLOAT", "Tempo in BPM (0 = no steady beat)."),
+        Output("loudness_lufs", "FLOAT", "Integrated loudness in LUFS (-100 for silence)."),
+        Output("stride_seconds", "FLOAT", "Effective stride in seconds used for the grid."),
+    ),
+))
+class AudioAnalyzeForLTX:
+    """Track analysis for lip sync: report, timeline picture and a schedule on the loop grid."""
 
     def execute(self, audio, window_seconds, overlap_seconds, fps, subject, content, style=""):
         from ..audio.analysis import analyse_track, format_report
@@ -140,29 +128,27 @@ class AudioAnalyzeForLTX:
                 float(geometry.stride_seconds))
 
 
-class AudioVocalPitch:
-    """Vocal activity and pitch range of every batch item (channels downmixed, batch kept)."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="AudioVocalPitch",
+    display_name="Audio Vocal Activity and Pitch",
+    category=CATEGORY_AUDIO,
+    description=(
         "Finds where a voice (or another pitched line in the voice range, 65-1100 Hz) sounds and its pitch range. "
         "Channels are averaged; batch items are measured one by one. The numbers are those of batch item 0; the "
         "report lists every item."
-    )
-    CATEGORY = CATEGORY_AUDIO
-    FUNCTION = "execute"
-    RETURN_TYPES = ("STRING", "FLOAT", "FLOAT", "FLOAT", "FLOAT")
-    RETURN_NAMES = ("report", "vocal_fraction", "pitch_low_hz", "pitch_median_hz", "pitch_high_hz")
-    OUTPUT_TOOLTIPS = (
-        "Vocal activity, pitch range (Hz and note names) and voice-to-noise of each batch item.",
-        "Share of non-silent time with vocal activity (0..1), batch item 0.",
-        "5th-percentile pitch in Hz (0 = none), batch item 0.",
-        "Median pitch in Hz (0 = none), batch item 0.",
-        "95th-percentile pitch in Hz (0 = none), batch item 0.",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"audio": ("AUDIO", {"tooltip": "Audio to measure (any channels, any batch size)."})}}
+    ),
+    inputs=(Socket("audio", "AUDIO", tooltip="Audio to measure (any channels, any batch size)."),),
+    outputs=(
+        Output("report", "STRING",
+               "Vocal activity, pitch range (Hz and note names) and voice-to-noise of each batch item."),
+        Output("vocal_fraction", "FLOAT", "Share of non-silent time with vocal activity (0..1), batch item 0."),
+        Output("pitch_low_hz", "FLOAT", "5th-percentile pitch in Hz (0 = none), batch item 0."),
+        Output("pitch_median_hz", "FLOAT", "Median pitch in Hz (0 = none), batch item 0."),
+        Output("pitch_high_hz", "FLOAT", "95th-percentile pitch in Hz (0 = none), batch item 0."),
+    ),
+))
+class AudioVocalPitch:
+    """Vocal activity and pitch range of every batch item (channels downmixed, batch kept)."""
 
     def execute(self, audio):
         from ..audio.features import compute_spectrogram

@@ -5,9 +5,7 @@ from __future__ import annotations
 from ..audio.waveform import audio_duration, check_audio
 from ..loop.geometry import (
     DEFAULT_FPS,
-    DEFAULT_GEOMETRY,
     DEFAULT_OVERLAP_SECONDS,
-    DEFAULT_WINDOW_SECONDS,
     geometry_from_stride,
     latents_to_frames,
     loop_geometry,
@@ -20,76 +18,57 @@ from .common import (
     blend_input,
     current_iteration_input,
     fps_input,
+    overlap_seconds_input,
     schedule_validation,
     snap_input,
+    window_seconds_input,
 )
+from .spec import Float, Int, NodeSpec, Output, Socket, String, comfy_node
 
 
-def _window_inputs() -> dict:
-    return {
-        "window_seconds": (
-            "FLOAT",
-            {"default": DEFAULT_WINDOW_SECONDS, "min": 0.01, "max": 3600.0, "step": 0.01,
-             "tooltip": f"Length of one generation window in seconds ({DEFAULT_WINDOW_SECONDS:g} s = "
-             f"{DEFAULT_GEOMETRY.window_frames} frames at {DEFAULT_FPS} fps). "
-             "Rounded to the nearest 8k+1 frames."},
-        ),
-        "overlap_seconds": (
-            "FLOAT",
-            {"default": DEFAULT_OVERLAP_SECONDS, "min": 0.0, "max": 3600.0, "step": 0.01,
-             "tooltip": "Target overlap in seconds; rounded to whole latent frames (8 frames each). "
-             "The effective overlap and stride are on the outputs. 2-3 s is typical."},
-        ),
-    }
-
-
-class AudioLoopController:
-    """Per-iteration loop geometry: where this pass's audio starts, how long it is, when to stop."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="AudioLoopController",
+    display_name="Audio Loop Controller",
+    category=CATEGORY_LOOP,
+    description=(
         "Loop geometry in whole latent frames: audio advances by exactly the video each iteration "
         "adds (no lip-sync drift), the last iteration renders only what the remaining audio needs, "
         "and the values stay valid on body runs past the last iteration (the native loop runs its body "
         "once even for 0 iterations)."
-    )
-    CATEGORY = CATEGORY_LOOP
-    FUNCTION = "execute"
-    RETURN_TYPES = ("FLOAT", "BOOLEAN", "FLOAT", "INT", "FLOAT", "INT", "INT", "FLOAT",
-                    "INT", "FLOAT", "INT", "INT", "INT", "BOOLEAN")
-    RETURN_NAMES = ("start_index", "should_stop", "audio_duration", "iteration_seed", "stride_seconds",
-                    "overlap_frames", "overlap_latent_frames", "overlap_seconds",
-                    "window_frames", "window_seconds", "window_latent_frames", "new_latent_frames",
-                    "total_iterations", "is_final")
-    OUTPUT_TOOLTIPS = (
-        "Start of this pass's audio slice in seconds (TrimAudioDuration start_index).",
-        "True on the last iteration: wire to TensorLoopClose stop.",
-        "Audio length in seconds.",
-        "(seed + current_iteration) mod 2^64: the sampler seed of this pass.",
-        "Effective stride in seconds (a whole number of latent frames).",
-        "Effective overlap in pixel frames (8k+1).",
-        "Overlap in latent frames: context kept from the previous pass and trimmed after sampling.",
-        "Effective overlap in seconds: where 'generate' masks start in the new window.",
-        "Pixel frames to render in this pass (8k+1); the final pass is sized to the remaining audio.",
-        "Seconds of this pass's window: the audio trim duration.",
-        "Latent frames of this pass's window.",
-        "Latent frames this pass adds after trimming its context.",
-        "Loop iterations the track needs (wire to TensorLoopOpen's iteration count).",
-        "True when this pass is the last one that adds video.",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "current_iteration": current_iteration_input(1),
-                **_window_inputs(),
-                "audio": ("AUDIO", {"tooltip": "The whole track the video follows."}),
-                "seed": ("INT", {"default": 0, "min": 0, "max": MAX_SEED,
-                                 "tooltip": "Base seed; each pass uses seed + current_iteration. Keep its "
-                                 "control_after_generate on 'fixed': 'randomize' makes every queue a new render."}),
-                "fps": fps_input(),
-            }
-        }
+    ),
+    inputs=(
+        current_iteration_input(1),
+        window_seconds_input(),
+        overlap_seconds_input(),
+        Socket("audio", "AUDIO", tooltip="The whole track the video follows."),
+        Int("seed", default=0, min=0, max=MAX_SEED,
+            tooltip="Base seed; each pass uses seed + current_iteration. Keep its "
+            "control_after_generate on 'fixed': 'randomize' makes every queue a new render."),
+        fps_input(),
+    ),
+    outputs=(
+        Output("start_index", "FLOAT", "Start of this pass's audio slice in seconds (TrimAudioDuration start_index)."),
+        Output("should_stop", "BOOLEAN", "True on the last iteration: wire to TensorLoopClose stop."),
+        Output("audio_duration", "FLOAT", "Audio length in seconds."),
+        Output("iteration_seed", "INT", "(seed + current_iteration) mod 2^64: the sampler seed of this pass."),
+        Output("stride_seconds", "FLOAT", "Effective stride in seconds (a whole number of latent frames)."),
+        Output("overlap_frames", "INT", "Effective overlap in pixel frames (8k+1)."),
+        Output("overlap_latent_frames", "INT",
+               "Overlap in latent frames: context kept from the previous pass and trimmed after sampling."),
+        Output("overlap_seconds", "FLOAT",
+               "Effective overlap in seconds: where 'generate' masks start in the new window."),
+        Output("window_frames", "INT",
+               "Pixel frames to render in this pass (8k+1); the final pass is sized to the remaining audio."),
+        Output("window_seconds", "FLOAT", "Seconds of this pass's window: the audio trim duration."),
+        Output("window_latent_frames", "INT", "Latent frames of this pass's window."),
+        Output("new_latent_frames", "INT", "Latent frames this pass adds after trimming its context."),
+        Output("total_iterations", "INT",
+               "Loop iterations the track needs (wire to TensorLoopOpen's iteration count)."),
+        Output("is_final", "BOOLEAN", "True when this pass is the last one that adds video."),
+    ),
+))
+class AudioLoopController:
+    """Per-iteration loop geometry: where this pass's audio starts, how long it is, when to stop."""
 
     def execute(self, current_iteration, window_seconds, overlap_seconds, audio, seed, fps):
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
@@ -109,75 +88,50 @@ class AudioLoopController:
         )
 
 
-class AudioLoopPlanner:
-    """The whole render at a glance: summary table, iteration count and a timeline picture."""
-
-    DESCRIPTION = (
+# Only audio and window are required: AudioLoopHelper's planner API graphs carry
+# {audio, stride_seconds, window_seconds} and must validate. The widget order is unchanged.
+@comfy_node(NodeSpec(
+    id="AudioLoopPlanner",
+    display_name="Audio Loop Planner",
+    category=CATEGORY_LOOP,
+    description=(
         "Plans the render of the track: every pass, its audio range, the prompt it runs after snapping, "
         "and total_iterations for TensorLoopOpen (equal to what AudioLoopController runs)."
-    )
-    CATEGORY = CATEGORY_LOOP
-    FUNCTION = "execute"
-    RETURN_TYPES = ("STRING", "INT", "FLOAT", "FLOAT", "IMAGE", "INT", "FLOAT", "INT")
-    RETURN_NAMES = ("summary", "total_iterations", "stride_seconds", "audio_duration", "timeline",
-                    "initial_window_frames", "initial_window_seconds", "rendered_frames")
-    OUTPUT_TOOLTIPS = (
-        "Text table of every pass.",
-        "Loop iterations after the initial render: wire to TensorLoopOpen's iteration count.",
-        "Effective stride in seconds.",
-        "Audio length in seconds.",
-        "Timeline picture: waveform, windows, overlaps, schedule sections (wire to PreviewImage).",
-        "Frames of the initial render (8k+1): shorter than a window when the audio is.",
-        "Seconds of the initial render: the first audio trim duration.",
-        "Pixel frames of the whole video, or of the capped render with max_iterations "
-        "(wire to AudioLoopJoinLatents.expected_frames).",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        # Only audio and window are required: AudioLoopHelper's planner API graphs carry
-        # {audio, stride_seconds, window_seconds} and must validate. The widget order is unchanged.
-        return {
-            "required": {
-                "audio": ("AUDIO", {"tooltip": "The whole track."}),
-                "window_seconds": _window_inputs()["window_seconds"],
-            },
-            "optional": {
-                "overlap_seconds": _window_inputs()["overlap_seconds"],
-                "fps": fps_input(),
-                "max_iterations": (
-                    "INT",
-                    {
-                        "default": 0,
-                        "min": 0,
-                        "max": 100000,
-                        "tooltip": "0 = as many as the audio needs; N > 0 caps the count (quick tests).",
-                    },
-                ),
-                "schedule": (
-                    "STRING",
-                    {
-                        "default": "",
-                        "multiline": True,
-                        "tooltip": "Optional prompt schedule: shows which prompt each pass runs.",
-                    },
-                ),
-                "blend_seconds": blend_input(),
-                "snap_boundaries": snap_input(),
-                "stride_seconds": (
-                    "FLOAT",
-                    {
-                        "default": 0.0,
-                        "min": 0.0,
-                        "max": 3600.0,
-                        "step": 0.01,
-                        "tooltip": "0 = derive the stride from overlap_seconds (the usual). "
-                        "> 0: AudioLoopHelper's planner input, the effective stride in seconds; "
-                        "it must be a whole number of latent frames and overrides overlap_seconds.",
-                    },
-                ),
-            },
-        }
+    ),
+    inputs=(
+        Socket("audio", "AUDIO", tooltip="The whole track."),
+        window_seconds_input(),
+        overlap_seconds_input(optional=True),
+        fps_input(optional=True),
+        Int("max_iterations", default=0, min=0, max=100000, optional=True,
+            tooltip="0 = as many as the audio needs; N > 0 caps the count (quick tests)."),
+        String("schedule", default="", multiline=True, optional=True,
+               tooltip="Optional prompt schedule: shows which prompt each pass runs."),
+        blend_input(optional=True),
+        snap_input(optional=True),
+        Float("stride_seconds", default=0.0, min=0.0, max=3600.0, step=0.01, optional=True,
+              tooltip="0 = derive the stride from overlap_seconds (the usual). "
+              "> 0: AudioLoopHelper's planner input, the effective stride in seconds; "
+              "it must be a whole number of latent frames and overrides overlap_seconds."),
+    ),
+    outputs=(
+        Output("summary", "STRING", "Text table of every pass."),
+        Output("total_iterations", "INT",
+               "Loop iterations after the initial render: wire to TensorLoopOpen's iteration count."),
+        Output("stride_seconds", "FLOAT", "Effective stride in seconds."),
+        Output("audio_duration", "FLOAT", "Audio length in seconds."),
+        Output("timeline", "IMAGE",
+               "Timeline picture: waveform, windows, overlaps, schedule sections (wire to PreviewImage)."),
+        Output("initial_window_frames", "INT",
+               "Frames of the initial render (8k+1): shorter than a window when the audio is."),
+        Output("initial_window_seconds", "FLOAT", "Seconds of the initial render: the first audio trim duration."),
+        Output("rendered_frames", "INT",
+               "Pixel frames of the whole video, or of the capped render with max_iterations "
+               "(wire to AudioLoopJoinLatents.expected_frames)."),
+    ),
+))
+class AudioLoopPlanner:
+    """The whole render at a glance: summary table, iteration count and a timeline picture."""
 
     @classmethod
     def VALIDATE_INPUTS(cls, schedule=None):
@@ -223,23 +177,20 @@ class AudioLoopPlanner:
         )
 
 
+@comfy_node(NodeSpec(
+    id="AudioDuration",
+    display_name="Audio Duration",
+    category=CATEGORY_LOOP,
+    description="Duration in seconds (samples / sample rate), sample rate and sample count of the audio.",
+    inputs=(Socket("audio", "AUDIO", tooltip="Any AUDIO value."),),
+    outputs=(
+        Output("duration_seconds", "FLOAT", "Audio length in seconds (samples / sample rate)."),
+        Output("sample_rate", "INT", "Samples per second of the audio."),
+        Output("total_samples", "INT", "Samples per channel."),
+    ),
+))
 class AudioDuration:
     """Duration, sample rate and sample count of an AUDIO value."""
-
-    DESCRIPTION = "Duration in seconds (samples / sample rate), sample rate and sample count of the audio."
-    CATEGORY = CATEGORY_LOOP
-    FUNCTION = "execute"
-    RETURN_TYPES = ("FLOAT", "INT", "INT")
-    RETURN_NAMES = ("duration_seconds", "sample_rate", "total_samples")
-    OUTPUT_TOOLTIPS = (
-        "Audio length in seconds (samples / sample rate).",
-        "Samples per second of the audio.",
-        "Samples per channel.",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"audio": ("AUDIO", {"tooltip": "Any AUDIO value."})}}
 
     def execute(self, audio):
         waveform, rate = check_audio(audio)

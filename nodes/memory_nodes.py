@@ -11,59 +11,47 @@ from __future__ import annotations
 
 from ..loop.memory import CLEANUP_MODES, purge_comfy_memory, run_cleanup
 from .common import CATEGORY_UTILITY
+from .spec import Combo, NodeSpec, Output, Socket, comfy_node
 
 
-class IterationCleanup:
-    """LATENT pass-through that collects garbage and empties the CUDA cache, reporting memory."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="IterationCleanup",
+    display_name="Iteration Cleanup",
+    category=CATEGORY_UTILITY,
+    description=(
         "Pass-through that runs gc and empties the CUDA caching allocator at the end of each iteration, "
         "and reports allocated/reserved/peak VRAM so creep across iterations shows in the log."
-    )
-    CATEGORY = CATEGORY_UTILITY
-    FUNCTION = "execute"
-    RETURN_TYPES = ("LATENT", "STRING")
-    RETURN_NAMES = ("latent", "memory_report")
-    OUTPUT_TOOLTIPS = (
-        'The input latent, unchanged.',
-        'CUDA memory after the cleanup: allocated, reserved and peak MiB.',
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "latent": ("LATENT", {"tooltip": "Passed through unchanged."}),
-                "mode": (
-                    list(CLEANUP_MODES),
-                    {
-                        "default": "always",
-                        "tooltip": "always: gc + empty_cache; gpu_only: empty_cache; never: nothing.",
-                    },
-                ),
-            }
-        }
+    ),
+    inputs=(
+        Socket("latent", "LATENT", tooltip="Passed through unchanged."),
+        Combo("mode", CLEANUP_MODES, default="always",
+              tooltip="always: gc + empty_cache; gpu_only: empty_cache; never: nothing."),
+    ),
+    outputs=(
+        Output("latent", "LATENT", "The input latent, unchanged."),
+        Output("memory_report", "STRING", "CUDA memory after the cleanup: allocated, reserved and peak MiB."),
+    ),
+))
+class IterationCleanup:
+    """LATENT pass-through that collects garbage and empties the CUDA cache, reporting memory."""
 
     def execute(self, latent, mode):
         return (latent, run_cleanup(mode))
 
 
-class PurgeVRAM:
-    """Removes stale loaded-model entries that crash ComfyUI's memory manager, then frees memory."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="PurgeVRAM",
+    display_name="Purge VRAM (defensive)",
+    category=CATEGORY_UTILITY,
+    description=(
         "Defensive pass-through: prunes loaded-model entries whose model was garbage-collected (the cause of "
         "\"'NoneType' object has no attribute 'model_size'\"), then runs ComfyUI's cleanup and empties caches."
-    )
-    CATEGORY = CATEGORY_UTILITY
-    FUNCTION = "execute"
-    RETURN_TYPES = ("LATENT",)
-    RETURN_NAMES = ("latent",)
-    OUTPUT_TOOLTIPS = ("The input latent, unchanged.",)
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"latent": ("LATENT", {"tooltip": "Passed through unchanged."})}}
+    ),
+    inputs=(Socket("latent", "LATENT", tooltip="Passed through unchanged."),),
+    outputs=(Output("latent", "LATENT", "The input latent, unchanged."),),
+))
+class PurgeVRAM:
+    """Removes stale loaded-model entries that crash ComfyUI's memory manager, then frees memory."""
 
     def execute(self, latent):
         purge_comfy_memory()

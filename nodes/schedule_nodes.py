@@ -13,8 +13,8 @@ from ..loop.prompt_list import build_conditioning_schedule, entries_needed
 from ..loop.schedule import ScheduleError, parse_index, parse_schedule, select_iteration
 from ..loop.text_cache import encode_with_clip
 from .common import (
-    ANY,
     CATEGORY_SCHEDULE,
+    CONDITIONING_LIST,
     blend_input,
     current_iteration_input,
     fps_input,
@@ -22,6 +22,7 @@ from .common import (
     snap_input,
     stride_input,
 )
+from .spec import Float, NodeSpec, Output, Socket, String, comfy_node
 
 log = logging.getLogger(__name__)
 
@@ -58,44 +59,34 @@ def check_stride(node: str, stride_seconds, fps: float | None) -> None:
     _warn_once(f"{node}: {problem} It fits none of {rates} fps either; this node has no fps input, so "
                "ignore this only if the loop runs at another frame rate.")
 
-_PROMPT_SCHEDULE_TOOLTIP = (
-    "One entry per line: 'START-END: prompt', 'START+: prompt' or 'START: prompt'. Times: M:SS, M:SS.ss, "
+_PROMPT_SCHEDULE = String(
+    "schedule", default="0:00+: default prompt", multiline=True,
+    tooltip="One entry per line: 'START-END: prompt', 'START+: prompt' or 'START: prompt'. Times: M:SS, M:SS.ss, "
     "H:MM:SS or seconds; ranges with -, en dash or em dash. Blank lines and # comments are ignored; any "
-    "other line is an error naming its line number."
+    "other line is an error naming its line number.",
 )
 
 
-class TimestampPromptSchedule:
-    """The prompt of one iteration, with the prompt it blends toward and the blend factor."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="TimestampPromptSchedule",
+    display_name="Timestamp Prompt Schedule",
+    category=CATEGORY_SCHEDULE,
+    description=(
         "Picks the prompt scheduled for this iteration's window start (iteration x stride). Boundaries snap "
         "to the stride grid so each iteration runs one prompt; blending is a symmetric raised-cosine ramp "
         "that never gives an iteration a 50/50 mix. Prefer TimestampPromptScheduleBatchEncode inside loops."
-    )
-    CATEGORY = CATEGORY_SCHEDULE
-    FUNCTION = "execute"
-    RETURN_TYPES = ("STRING", "STRING", "FLOAT", "FLOAT")
-    RETURN_NAMES = ("prompt", "next_prompt", "blend_factor", "current_time")
-    OUTPUT_TOOLTIPS = (
-        "Prompt in effect for this iteration.",
-        "Prompt across the nearest boundary that this iteration blends toward (same as prompt when none).",
-        "Weight of next_prompt, always below 0.5: wire to the conditioning blend.",
-        "Window start of this iteration in seconds.",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "current_iteration": current_iteration_input(1),
-                "stride_seconds": stride_input(),
-                "schedule": ("STRING", {"default": "0:00+: default prompt", "multiline": True,
-                                        "tooltip": _PROMPT_SCHEDULE_TOOLTIP}),
-                "blend_seconds": blend_input(),
-                "snap_boundaries": snap_input(),
-            }
-        }
+    ),
+    inputs=(current_iteration_input(1), stride_input(), _PROMPT_SCHEDULE, blend_input(), snap_input()),
+    outputs=(
+        Output("prompt", "STRING", "Prompt in effect for this iteration."),
+        Output("next_prompt", "STRING",
+               "Prompt across the nearest boundary that this iteration blends toward (same as prompt when none)."),
+        Output("blend_factor", "FLOAT", "Weight of next_prompt, always below 0.5: wire to the conditioning blend."),
+        Output("current_time", "FLOAT", "Window start of this iteration in seconds."),
+    ),
+))
+class TimestampPromptSchedule:
+    """The prompt of one iteration, with the prompt it blends toward and the blend factor."""
 
     @classmethod
     def VALIDATE_INPUTS(cls, schedule=None):
@@ -108,45 +99,39 @@ class TimestampPromptSchedule:
         return (sel.current.value, sel.other.value, sel.blend, sel.time)
 
 
-class TimestampPromptScheduleBatchEncode:
-    """Encodes every distinct scheduled prompt once, before the loop, into a per-iteration list."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="TimestampPromptScheduleBatchEncode",
+    display_name="Timestamp Prompt Schedule (Batch Encode)",
+    category=CATEGORY_SCHEDULE,
+    description=(
         "Run outside the loop: encodes each distinct prompt of the schedule exactly once, blends where "
         "the schedule asks, and outputs one conditioning per iteration (entry 0 = initial render). Inside "
         "the loop, ConditioningSelectByIteration only picks an entry, so the text encoder never loads "
         "mid-render and never evicts the video model."
-    )
-    CATEGORY = CATEGORY_SCHEDULE
-    FUNCTION = "execute"
-    RETURN_TYPES = (ANY, "INT", "STRING", "INT")
-    RETURN_NAMES = ("conditioning_list", "iteration_count", "report", "encoded_prompts")
-    OUTPUT_TOOLTIPS = (
-        "Per-iteration conditioning list: wire to ConditioningSelectByIteration inside the loop.",
-        "Entries in the list (iterations 0 .. count-1; later iterations reuse the last).",
-        "Which prompt (and blend) each iteration runs.",
-        "Text-encoder calls made: the number of distinct prompts that run.",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "clip": ("CLIP", {"tooltip": "Text encoder (Gemma 3 for LTX-2.3)."}),
-                "schedule": ("STRING", {"default": "0:00+: default prompt", "multiline": True,
-                                        "tooltip": _PROMPT_SCHEDULE_TOOLTIP}),
-                "stride_seconds": stride_input(),
-                "audio_duration": ("FLOAT", {"default": 180.0, "min": 0.01, "max": 360000.0, "step": 0.1,
-                                             "tooltip": "Track length in seconds (AudioLoopPlanner.audio_duration)."}),
-                "snap_boundaries": snap_input(),
-                "frame_rate": ("FLOAT", {"default": float(DEFAULT_FPS), "min": 0.0, "max": 1000.0, "step": 0.01,
-                                         "tooltip": "frame_rate written into every conditioning, as LTXVConditioning "
-                                         "does; 0 leaves the metadata as the encoder gave it."}),
-            },
-            "optional": {
-                "blend_seconds": blend_input(),
-            },
-        }
+    ),
+    inputs=(
+        Socket("clip", "CLIP", tooltip="Text encoder (Gemma 3 for LTX-2.3)."),
+        _PROMPT_SCHEDULE,
+        stride_input(),
+        Float("audio_duration", default=180.0, min=0.01, max=360000.0, step=0.1,
+              tooltip="Track length in seconds (AudioLoopPlanner.audio_duration)."),
+        snap_input(),
+        Float("frame_rate", default=float(DEFAULT_FPS), min=0.0, max=1000.0, step=0.01,
+              tooltip="frame_rate written into every conditioning, as LTXVConditioning "
+              "does; 0 leaves the metadata as the encoder gave it."),
+        blend_input(optional=True),
+    ),
+    outputs=(
+        Output("conditioning_list", CONDITIONING_LIST,
+               "Per-iteration conditioning list: wire to ConditioningSelectByIteration inside the loop."),
+        Output("iteration_count", "INT",
+               "Entries in the list (iterations 0 .. count-1; later iterations reuse the last)."),
+        Output("report", "STRING", "Which prompt (and blend) each iteration runs."),
+        Output("encoded_prompts", "INT", "Text-encoder calls made: the number of distinct prompts that run."),
+    ),
+))
+class TimestampPromptScheduleBatchEncode:
+    """Encodes every distinct scheduled prompt once, before the loop, into a per-iteration list."""
 
     @classmethod
     def VALIDATE_INPUTS(cls, schedule=None):
@@ -170,67 +155,57 @@ class TimestampPromptScheduleBatchEncode:
         return (result.conditioning_list, count, result.report(), len(result.encoded_prompts))
 
 
+@comfy_node(NodeSpec(
+    id="ConditioningSelectByIteration",
+    display_name="Conditioning Select (by Iteration)",
+    category=CATEGORY_SCHEDULE,
+    description=(
+        "Returns entry current_iteration of the per-iteration conditioning list (the last entry past its end)."
+    ),
+    inputs=(
+        Socket("conditioning_list", CONDITIONING_LIST,
+               tooltip="conditioning_list from TimestampPromptScheduleBatchEncode."),
+        current_iteration_input(0),
+    ),
+    outputs=(
+        Output("conditioning", "CONDITIONING",
+               "The pre-encoded conditioning of this iteration (the last entry past the list's end)."),
+    ),
+))
 class ConditioningSelectByIteration:
     """Picks this iteration's conditioning from the batch-encoded list (no text encoder)."""
-
-    DESCRIPTION = (
-        "Returns entry current_iteration of the per-iteration conditioning list (the last entry past its end)."
-    )
-    CATEGORY = CATEGORY_SCHEDULE
-    FUNCTION = "execute"
-    RETURN_TYPES = ("CONDITIONING",)
-    RETURN_NAMES = ("conditioning",)
-    OUTPUT_TOOLTIPS = (
-        "The pre-encoded conditioning of this iteration (the last entry past the list's end).",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "conditioning_list": (ANY, {"tooltip": "conditioning_list from TimestampPromptScheduleBatchEncode."}),
-                "current_iteration": current_iteration_input(0),
-            }
-        }
 
     def execute(self, conditioning_list, current_iteration):
         return (select_by_iteration(conditioning_list, current_iteration),)
 
 
-class KeyframeImageSchedule:
-    """Picks the keyframe image of an iteration from a batch, with the same snapping and blend as prompts."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="KeyframeImageSchedule",
+    display_name="Keyframe Image Schedule",
+    category=CATEGORY_SCHEDULE,
+    description=(
         "Maps schedule times to 0-based indices into an image batch, snapped to the stride grid and "
         "blended with the same raised-cosine ramp as prompts (wire next_image and blend_factor to ImageBlend)."
-    )
-    CATEGORY = CATEGORY_SCHEDULE
-    FUNCTION = "execute"
-    RETURN_TYPES = ("IMAGE", "IMAGE", "FLOAT", "FLOAT", "INT")
-    RETURN_NAMES = ("image", "next_image", "blend_factor", "current_time", "image_index")
-    OUTPUT_TOOLTIPS = (
-        'Keyframe scheduled for this iteration.',
-        'Keyframe it blends toward (the same image when not blending).',
-        '0 = image only, 1 = next_image only (wire to ImageBlend).',
-        'Start of this iteration in seconds of the track.',
-        '0-based index of the scheduled keyframe in the batch.',
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "images": ("IMAGE", {"tooltip": "Keyframe batch; index 0 is the first image."}),
-                "current_iteration": current_iteration_input(1),
-                "stride_seconds": stride_input(),
-                "schedule": ("STRING", {"default": "0:00+: 0", "multiline": True,
-                                        "tooltip": "Like the prompt schedule, with a 0-based image index per line."}),
-                "blend_seconds": blend_input(),
-            },
-            "optional": {
-                "snap_boundaries": snap_input(),
-            },
-        }
+    ),
+    inputs=(
+        Socket("images", "IMAGE", tooltip="Keyframe batch; index 0 is the first image."),
+        current_iteration_input(1),
+        stride_input(),
+        String("schedule", default="0:00+: 0", multiline=True,
+               tooltip="Like the prompt schedule, with a 0-based image index per line."),
+        blend_input(),
+        snap_input(optional=True),
+    ),
+    outputs=(
+        Output("image", "IMAGE", "Keyframe scheduled for this iteration."),
+        Output("next_image", "IMAGE", "Keyframe it blends toward (the same image when not blending)."),
+        Output("blend_factor", "FLOAT", "0 = image only, 1 = next_image only (wire to ImageBlend)."),
+        Output("current_time", "FLOAT", "Start of this iteration in seconds of the track."),
+        Output("image_index", "INT", "0-based index of the scheduled keyframe in the batch."),
+    ),
+))
+class KeyframeImageSchedule:
+    """Picks the keyframe image of an iteration from a batch, with the same snapping and blend as prompts."""
 
     @classmethod
     def VALIDATE_INPUTS(cls, schedule=None):
@@ -251,32 +226,27 @@ class KeyframeImageSchedule:
                 sel.current.value)
 
 
+@comfy_node(NodeSpec(
+    id="VideoFrameExtract",
+    display_name="Video Frame Extract",
+    category=CATEGORY_SCHEDULE,
+    description=(
+        "Frame round(iteration x stride x source_fps) of a reference video batch (its last frame past its end)."
+    ),
+    inputs=(
+        Socket("images", "IMAGE", tooltip="Reference video as an image batch."),
+        current_iteration_input(1),
+        stride_input(),
+        Float("source_fps", default=float(DEFAULT_FPS), min=0.01, max=1000.0, step=0.01,
+              tooltip="Frame rate of the reference video."),
+    ),
+    outputs=(
+        Output("image", "IMAGE", "The reference video's frame at this iteration's start time."),
+        Output("frame_index", "INT", "Index of that frame in the batch."),
+    ),
+))
 class VideoFrameExtract:
     """The frame of a reference video at this iteration's window start."""
-
-    DESCRIPTION = (
-        "Frame round(iteration x stride x source_fps) of a reference video batch (its last frame past its end)."
-    )
-    CATEGORY = CATEGORY_SCHEDULE
-    FUNCTION = "execute"
-    RETURN_TYPES = ("IMAGE", "INT")
-    RETURN_NAMES = ("image", "frame_index")
-    OUTPUT_TOOLTIPS = (
-        "The reference video's frame at this iteration's start time.",
-        'Index of that frame in the batch.',
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "images": ("IMAGE", {"tooltip": "Reference video as an image batch."}),
-                "current_iteration": current_iteration_input(1),
-                "stride_seconds": stride_input(),
-                "source_fps": ("FLOAT", {"default": float(DEFAULT_FPS), "min": 0.01, "max": 1000.0, "step": 0.01,
-                                         "tooltip": "Frame rate of the reference video."}),
-            }
-        }
 
     def execute(self, images, current_iteration, stride_seconds, source_fps):
         images = check_images(images)
@@ -297,66 +267,53 @@ class VideoFrameExtract:
         return (frame_at(images, index), index)
 
 
+@comfy_node(NodeSpec(
+    id="ImageBlend_AudioLoop",
+    display_name="Image Blend (Audio Loop)",
+    category=CATEGORY_SCHEDULE,
+    description="(1 - blend_factor) x image_a + blend_factor x image_b; 0 and 1 pass the image through untouched.",
+    inputs=(
+        Socket("image_a", "IMAGE", tooltip="Current keyframe."),
+        Socket("image_b", "IMAGE", tooltip="Keyframe it blends toward."),
+        Float("blend_factor", default=0.0, min=0.0, max=1.0, step=0.01, tooltip="0 = all A, 1 = all B."),
+    ),
+    outputs=(Output("image", "IMAGE", "(1 - blend_factor) x image_a + blend_factor x image_b."),),
+))
 class ImageBlend_AudioLoop:
     """Linear blend of two images (pairs with KeyframeImageSchedule)."""
-
-    DESCRIPTION = "(1 - blend_factor) x image_a + blend_factor x image_b; 0 and 1 pass the image through untouched."
-    CATEGORY = CATEGORY_SCHEDULE
-    FUNCTION = "execute"
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("image",)
-    OUTPUT_TOOLTIPS = (
-        '(1 - blend_factor) x image_a + blend_factor x image_b.',
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "image_a": ("IMAGE", {"tooltip": "Current keyframe."}),
-                "image_b": ("IMAGE", {"tooltip": "Keyframe it blends toward."}),
-                "blend_factor": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01,
-                                           "tooltip": "0 = all A, 1 = all B."}),
-            }
-        }
 
     def execute(self, image_a, image_b, blend_factor):
         return (blend_images(image_a, image_b, blend_factor),)
 
 
-class KeyframeClipPlan:
-    """The pair of keyframes and the exact clip length for one iteration of a walkthrough loop."""
-
-    DESCRIPTION = (
+@comfy_node(NodeSpec(
+    id="KeyframeClipPlan",
+    display_name="Keyframe Clip Plan (first-last frame)",
+    category=CATEGORY_SCHEDULE,
+    description=(
         "First-last-frame walkthrough: for loop iteration i, keyframes i-1 and i, the clip's pixel frames "
         "(8k+1, nearest to clip_seconds) and the number of clips (keyframes - 1) for TensorLoopOpen. "
         "Trim 1 latent frame at the start of every clip after the first (TensorLoopClose overlap 'start', 1) "
         "so shared keyframes are not doubled."
-    )
-    CATEGORY = CATEGORY_SCHEDULE
-    FUNCTION = "execute"
-    RETURN_TYPES = ("IMAGE", "IMAGE", "INT", "INT", "FLOAT", "INT")
-    RETURN_NAMES = ("first_image", "last_image", "clip_frames", "clip_count", "clip_seconds", "total_frames")
-    OUTPUT_TOOLTIPS = (
-        'Keyframe i-1: the first frame of this clip.',
-        'Keyframe i: the last frame of this clip.',
-        'Pixel frames of one clip (8k+1, nearest to clip_seconds).',
-        "Clips to render (keyframes - 1): wire to TensorLoopOpen's iteration count.",
-        'Seconds of one clip as rendered (clip_frames / fps).',
-        'Pixel frames of the joined walkthrough, shared keyframes counted once.',
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "images": ("IMAGE", {"tooltip": "All keyframes in order, as one batch (ImageBatch)."}),
-                "current_iteration": current_iteration_input(1),
-                "clip_seconds": ("FLOAT", {"default": 8.0, "min": 0.1, "max": 600.0, "step": 0.04,
-                                           "tooltip": "Seconds from one keyframe to the next."}),
-                "fps": fps_input("Frame rate of the video."),
-            }
-        }
+    ),
+    inputs=(
+        Socket("images", "IMAGE", tooltip="All keyframes in order, as one batch (ImageBatch)."),
+        current_iteration_input(1),
+        Float("clip_seconds", default=8.0, min=0.1, max=600.0, step=0.04,
+              tooltip="Seconds from one keyframe to the next."),
+        fps_input("Frame rate of the video."),
+    ),
+    outputs=(
+        Output("first_image", "IMAGE", "Keyframe i-1: the first frame of this clip."),
+        Output("last_image", "IMAGE", "Keyframe i: the last frame of this clip."),
+        Output("clip_frames", "INT", "Pixel frames of one clip (8k+1, nearest to clip_seconds)."),
+        Output("clip_count", "INT", "Clips to render (keyframes - 1): wire to TensorLoopOpen's iteration count."),
+        Output("clip_seconds", "FLOAT", "Seconds of one clip as rendered (clip_frames / fps)."),
+        Output("total_frames", "INT", "Pixel frames of the joined walkthrough, shared keyframes counted once."),
+    ),
+))
+class KeyframeClipPlan:
+    """The pair of keyframes and the exact clip length for one iteration of a walkthrough loop."""
 
     def execute(self, images, current_iteration, clip_seconds, fps):
         from ..loop.keyframe_clips import clip_frames, keyframe_pair, walkthrough_frames

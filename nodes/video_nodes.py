@@ -6,126 +6,60 @@ from ..loop.geometry import DEFAULT_FPS
 from ..video.chunks import DEFAULT_CHUNK_LATENT_FRAMES, DEFAULT_CONTEXT_LATENT_FRAMES
 from ..video.writer import CODECS, CONTAINERS, PIXEL_FORMATS, PRESETS
 from .common import CATEGORY_UTILITY
+from .spec import Combo, Float, Int, NodeSpec, Output, Socket, String, comfy_node
 
 
+@comfy_node(NodeSpec(
+    id="AudioLoopSaveVideo",
+    display_name="Decode and Save Video (bounded memory)",
+    category=CATEGORY_UTILITY,
+    description=(
+        "Decode the loop's video latent in overlapping temporal chunks and stream the frames straight into an "
+        "H.264/H.265 file with the original audio: memory stays flat however long the track. Saves in ComfyUI's "
+        "output folder and shows the video like Save Video."
+    ),
+    output_node=True,
+    inputs=(
+        Socket("vae", "VAE", tooltip="The LTX-2 video VAE (the checkpoint's VAE output)."),
+        Socket("latent", "LATENT", tooltip="The whole video latent: AudioLoopJoinLatents' output."),
+        String("filename_prefix", default="ltx-audioloop/video",
+               tooltip="File name prefix in ComfyUI's output folder; "
+               "subfolders and %date:...% patterns work as in Save Video."),
+        Float("fps", default=float(DEFAULT_FPS), min=1.0, max=240.0, step=1.0,
+              tooltip="Frame rate of the video: the loop's fps."),
+        Combo("codec", CODECS, default="h264",
+              tooltip="h264 plays everywhere; h265 is about half the size at the same quality."),
+        Int("crf", default=19, min=0, max=51, tooltip="Quality: lower is better and larger. 17-23 is typical."),
+        Combo("pixel_format", PIXEL_FORMATS, default="yuv420p",
+              tooltip="yuv420p plays everywhere; yuv444p keeps full colour detail; yuv420p10le for 10-bit."),
+        Combo("container", CONTAINERS, default="mp4", tooltip="mp4 (previews in the browser) or mkv."),
+        Combo("preset", PRESETS, default="medium",
+              tooltip="Encoder speed/size trade-off; slower presets make smaller files."),
+        Int("chunk_latent_frames", default=DEFAULT_CHUNK_LATENT_FRAMES, min=1, max=4096,
+            tooltip="Latent frames kept per decode chunk (8 pixel frames each; 24 = 7.7 s at 25 fps). "
+            "Memory grows with it, not with the track."),
+        Int("context_latent_frames", default=DEFAULT_CONTEXT_LATENT_FRAMES, min=1, max=256,
+            tooltip="Extra latent frames decoded on each side of a chunk and dropped, so chunk joins match a "
+            "one-shot decode (6 matched it within rounding; 4 left small steps)."),
+        Int("spatial_tile_size", default=0, min=0, max=4096, step=32,
+            tooltip="0 decodes whole frames; a size in pixels (e.g. 512) "
+            "decodes spatial tiles for large frames on small GPUs."),
+        Socket("audio", "AUDIO", tooltip="The original track, muxed as AAC and cut at the video's end.", optional=True),
+    ),
+    hidden=(("prompt", "PROMPT"), ("extra_pnginfo", "EXTRA_PNGINFO")),
+    outputs=(
+        Output("video", "VIDEO",
+               "The saved file as a VIDEO value (read from disk when used; nothing is held in memory)."),
+        Output("file_path", "STRING", "Absolute path of the written video file."),
+        Output("frame_count", "INT", "Pixel frames written: 8 x latent frames - 7."),
+    ),
+))
 class AudioLoopSaveVideo:
     """Decodes a video latent chunk by chunk and writes it with its audio, in memory that does not grow with length.
 
     An ordinary cached output node: a re-queue with unchanged inputs shows the saved file again
     without decoding or encoding anything.
     """
-
-    DESCRIPTION = (
-        "Decode the loop's video latent in overlapping temporal chunks and stream the frames straight into an "
-        "H.264/H.265 file with the original audio: memory stays flat however long the track. Saves in ComfyUI's "
-        "output folder and shows the video like Save Video."
-    )
-    CATEGORY = CATEGORY_UTILITY
-    FUNCTION = "execute"
-    OUTPUT_NODE = True
-    RETURN_TYPES = ("VIDEO", "STRING", "INT")
-    RETURN_NAMES = ("video", "file_path", "frame_count")
-    OUTPUT_TOOLTIPS = (
-        "The saved file as a VIDEO value (read from disk when used; nothing is held in memory).",
-        "Absolute path of the written video file.",
-        "Pixel frames written: 8 x latent frames - 7.",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "vae": ("VAE", {"tooltip": "The LTX-2 video VAE (the checkpoint's VAE output)."}),
-                "latent": ("LATENT", {"tooltip": "The whole video latent: AudioLoopJoinLatents' output."}),
-                "filename_prefix": (
-                    "STRING",
-                    {
-                        "default": "ltx-audioloop/video",
-                        "tooltip": "File name prefix in ComfyUI's output folder; "
-                        "subfolders and %date:...% patterns work as in Save Video.",
-                    },
-                ),
-                "fps": (
-                    "FLOAT",
-                    {
-                        "default": float(DEFAULT_FPS),
-                        "min": 1.0,
-                        "max": 240.0,
-                        "step": 1.0,
-                        "tooltip": "Frame rate of the video: the loop's fps.",
-                    },
-                ),
-                "codec": (
-                    list(CODECS),
-                    {
-                        "default": "h264",
-                        "tooltip": "h264 plays everywhere; h265 is about half the size at the same quality.",
-                    },
-                ),
-                "crf": (
-                    "INT",
-                    {
-                        "default": 19,
-                        "min": 0,
-                        "max": 51,
-                        "tooltip": "Quality: lower is better and larger. 17-23 is typical.",
-                    },
-                ),
-                "pixel_format": (
-                    list(PIXEL_FORMATS),
-                    {
-                        "default": "yuv420p",
-                        "tooltip": "yuv420p plays everywhere; yuv444p keeps full "
-                        "colour detail; yuv420p10le for 10-bit.",
-                    },
-                ),
-                "container": (list(CONTAINERS), {"default": "mp4", "tooltip": "mp4 (previews in the browser) or mkv."}),
-                "preset": (
-                    list(PRESETS),
-                    {
-                        "default": "medium",
-                        "tooltip": "Encoder speed/size trade-off; slower presets make smaller files.",
-                    },
-                ),
-                "chunk_latent_frames": (
-                    "INT",
-                    {
-                        "default": DEFAULT_CHUNK_LATENT_FRAMES,
-                        "min": 1,
-                        "max": 4096,
-                        "tooltip": "Latent frames kept per decode chunk (8 pixel frames each; "
-                        "24 = 7.7 s at 25 fps). Memory grows with it, not with "
-                        "the track.",
-                    },
-                ),
-                "context_latent_frames": (
-                    "INT",
-                    {
-                        "default": DEFAULT_CONTEXT_LATENT_FRAMES,
-                        "min": 1,
-                        "max": 256,
-                        "tooltip": "Extra latent frames decoded on each side of a chunk and "
-                        "dropped, so chunk joins match a one-shot decode "
-                        "(6 matched it within rounding; 4 left small steps).",
-                    },
-                ),
-                "spatial_tile_size": (
-                    "INT",
-                    {
-                        "default": 0,
-                        "min": 0,
-                        "max": 4096,
-                        "step": 32,
-                        "tooltip": "0 decodes whole frames; a size in pixels (e.g. 512) "
-                        "decodes spatial tiles for large frames on small GPUs.",
-                    },
-                ),
-            },
-            "optional": {
-                "audio": ("AUDIO", {"tooltip": "The original track, muxed as AAC and cut at the video's end."}),
-            },
-            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
-        }
 
     def execute(
         self,

@@ -8,6 +8,7 @@ import pytest
 
 import ltx_audioloop
 from ltx_audioloop.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+from ltx_audioloop.nodes.common import CONDITIONING_LIST
 
 NODES = sorted(NODE_CLASS_MAPPINGS.items())
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
@@ -98,14 +99,12 @@ def test_v1_contract(node_id, cls):
 
 @pytest.mark.parametrize("node_id", sorted(AUDIOLOOPHELPER))
 def test_shared_nodes_keep_audioloophelper_ids_inputs_and_outputs(node_id):
-    cls = NODE_CLASS_MAPPINGS[node_id]
+    spec = NODE_CLASS_MAPPINGS[node_id].SPEC
     inputs, outputs = AUDIOLOOPHELPER[node_id]
-    required, optional = _inputs(cls)
-    ours = list(required) + list(optional)
+    ours = [item.name for item in spec.inputs]
     assert ours[: len(inputs)] == inputs, "shared inputs must come first, in AudioLoopHelper's order"
-    assert set(ours[len(inputs):]) <= set(optional), "new inputs must be optional and last"
-    if outputs:
-        assert list(cls.RETURN_NAMES[: len(outputs)]) == outputs
+    assert all(item.optional for item in spec.inputs[len(inputs):]), "new inputs must be optional and last"
+    assert [item.name for item in spec.outputs[: len(outputs)]] == outputs
 
 
 @pytest.mark.parametrize("node_id", sorted({**AUDIOLOOPHELPER, **AUDIOLOOPHELPER_API_ONLY}))
@@ -131,13 +130,24 @@ def test_no_node_answers_a_fresh_is_changed():
 
 @pytest.mark.parametrize("node_id", sorted(AUDIOLOOPHELPER))
 def test_shared_nodes_keep_widget_order(node_id):
-    cls = NODE_CLASS_MAPPINGS[node_id]
+    spec = NODE_CLASS_MAPPINGS[node_id].SPEC
     inputs, _ = AUDIOLOOPHELPER[node_id]
-    required, optional = _inputs(cls)
-    spec = {**required, **optional}
-    widgets = [n for n in inputs if isinstance(spec[n][0], list) or spec[n][0] in WIDGET_TYPES]
-    ours = [n for n in spec if isinstance(spec[n][0], list) or spec[n][0] in WIDGET_TYPES]
-    assert ours[: len(widgets)] == widgets
+    widgets = [name for name in inputs if spec.input(name).is_widget]
+    assert [item.name for item in spec.widgets[: len(widgets)]] == widgets
+
+
+def test_conditioning_list_sockets_share_one_named_type():
+    """AudioLoopHelper declares both conditioning_list sockets as ``*``; ours carry one named type, so the
+    editor connects only the two. ComfyUI accepts a link when both types are equal or either is ``*``
+    (comfy_execution/validation.py), so a ``*`` socket of another pack still meets ours (docs/nodes.md)."""
+    batch = NODE_CLASS_MAPPINGS["TimestampPromptScheduleBatchEncode"]
+    select = NODE_CLASS_MAPPINGS["ConditioningSelectByIteration"]
+    assert batch.RETURN_TYPES[batch.RETURN_NAMES.index("conditioning_list")] == CONDITIONING_LIST
+    assert select.INPUT_TYPES()["required"]["conditioning_list"][0] == CONDITIONING_LIST
+    assert CONDITIONING_LIST not in WIDGET_TYPES and "," not in CONDITIONING_LIST and CONDITIONING_LIST != "*"
+    others = {t for cls in NODE_CLASS_MAPPINGS.values() for t in cls.RETURN_TYPES if t == CONDITIONING_LIST}
+    assert others == {CONDITIONING_LIST}
+    assert sum(CONDITIONING_LIST in cls.RETURN_TYPES for cls in NODE_CLASS_MAPPINGS.values()) == 1
 
 
 def test_conditioning_blend_has_its_own_id():

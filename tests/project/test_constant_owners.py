@@ -6,9 +6,10 @@ Two checks over every ``.py`` file of the package (tests/ and loop/geometry.py e
   a help string or a docstring (format them from the constants instead);
 * syntax: no number is the default of a geometry quantity (window, overlap, fps, stride, frame
   rate, overlap/window latent or pixel frames), whether as a function parameter default, an
-  argparse ``default=``, a node input spec (``{"default": ...}`` or a spec helper's first
-  argument) or a module constant such as ``FPS = 25``. ``0`` stays allowed: it is the "derive it"
-  or "leave it" sentinel, never a geometry value.
+  argparse ``default=``, a node input spec (``{"default": ...}``, a spec helper's first
+  argument, or a call naming the input first: ``Int("fps", default=...)``,
+  ``frame_count_input("overlap_frames", 49, ...)``) or a module constant such as ``FPS = 25``.
+  ``0`` stays allowed: it is the "derive it" or "leave it" sentinel, never a geometry value.
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ def _findings(text: str, rel: str) -> list[str]:
             if any(GEOMETRY_NAME.match(f) for f in flags):
                 found += [f"{rel}:{k.lineno}: argument {flags[0]}" for k in node.keywords
                           if k.arg == "default" and _number(k.value)]
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str) and GEOMETRY_NAME.match(node.args[0].value)):
+            # a node spec input: Int("fps", default=25, ...) or frame_count_input("overlap_frames", 49, ...)
+            defaults = [k.value for k in node.keywords if k.arg == "default"] + node.args[1:2]
+            if any(_number(value) for value in defaults):
+                found.append(f"{rel}:{node.lineno}: input {node.args[0].value}")
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
                 if (isinstance(key, ast.Constant) and isinstance(key.value, str)
@@ -126,6 +133,8 @@ def test_the_walk_sees_the_package():
     ("p.add_argument('--fps', type=float, default=24.0)\n", "argument fps"),
     ("X = {'fps': ('INT', {'default': 30, 'min': 1})}\n", "input fps"),
     ("X = {'overlap_latent_frames': _count_input(5, 1, 'tip')}\n", "input overlap_latent_frames"),
+    ("X = Int('fps', default=30, min=1, max=240, tooltip='t')\n", "input fps"),
+    ("X = frame_count_input('overlap_latent_frames', 5, 1, 'tip')\n", "input overlap_latent_frames"),
     ("FPS = 30\n", "constant FPS"),
     ("s = 'stride 17.92 s'\n", "17.92"),
 ])

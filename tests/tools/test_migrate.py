@@ -229,6 +229,8 @@ def test_audioloophelper_workflow_converts_and_passes_the_loop_checks(registry, 
     loop_open = next(k for k, n in api.items() if n["class_type"] == "TensorLoopOpen")
     planner = next(k for k, n in api.items() if n["class_type"] == "AudioLoopPlanner")
     assert api[select]["inputs"]["conditioning_list"] == [batch, 0]
+    list_links = [link for link in document["links"] if link[1] == int(batch) and link[2] == 0]
+    assert list_links and all(link[5] == "AUDIOLOOP_CONDITIONING_LIST" for link in list_links)  # the declared type
     assert api[select]["inputs"]["current_iteration"] == [loop_open, 3]
     assert api[batch]["inputs"]["schedule"].startswith("0:00+: a woman with red hair")
     assert api[batch]["inputs"]["stride_seconds"] == [planner, 2]

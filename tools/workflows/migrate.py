@@ -267,6 +267,11 @@ def _output_slot(registry: NodeRegistry, node_type: str, name: str) -> int:
     return registry.spec(node_type).output_index(name)
 
 
+def _outputs(registry: NodeRegistry, node_type: str) -> list[tuple[str, str]]:
+    """``(name, type)`` of every output of ``node_type``, as its declaration gives them."""
+    return [(output.name, output.type) for output in registry.spec(node_type).outputs]
+
+
 def _api_iterations(graph: dict, registry: NodeRegistry) -> list[str]:
     planners = [nid for nid, n in graph.items() if n.get("class_type") == "AudioLoopPlanner"]
     if not planners:
@@ -471,12 +476,7 @@ def _convert_schedule(editor: GraphEditor, schedule_node: dict, registry: NodeRe
         [x, y - 420],
         [schedule_text, stride, 0.0, bool(snap), float(DEFAULT_FPS), blend],
         title="Encode every prompt once (before the loop)",
-        outputs=[
-            ("conditioning_list", "*"),
-            ("iteration_count", "INT"),
-            ("report", "STRING"),
-            ("encoded_prompts", "INT"),
-        ],
+        outputs=_outputs(registry, "TimestampPromptScheduleBatchEncode"),
         size=(400.0, 300.0),
     )
     if clip is not None:
@@ -497,7 +497,7 @@ def _convert_schedule(editor: GraphEditor, schedule_node: dict, registry: NodeRe
             [x - 380, y - 420],
             [],
             title="Track length",
-            outputs=[("duration_seconds", "FLOAT"), ("sample_rate", "INT"), ("total_samples", "INT")],
+            outputs=_outputs(registry, "AudioDuration"),
         )
         editor.connect(audio_source[0], audio_source[1], duration, "audio", "AUDIO")
         editor.connect(duration, 0, batch, "audio_duration", "FLOAT", widget=True)
@@ -506,9 +506,10 @@ def _convert_schedule(editor: GraphEditor, schedule_node: dict, registry: NodeRe
         [x, y],
         [1],
         title="Prompt of this iteration (pre-encoded)",
-        outputs=[("conditioning", "CONDITIONING")],
+        outputs=_outputs(registry, "ConditioningSelectByIteration"),
     )
-    editor.connect(batch, 0, select, "conditioning_list", "*")
+    list_type = registry.spec("ConditioningSelectByIteration").input("conditioning_list").type
+    editor.connect(batch, 0, select, "conditioning_list", list_type)
     if iteration is not None:
         editor.connect(iteration[0], iteration[1], select, "current_iteration", "INT", widget=True)
     for target, name in editor.consumers(final, 0):
