@@ -6,6 +6,7 @@ import math
 
 from ..audio.preprocess_settings import PreprocessSettings
 from ..loop.geometry import DEFAULT_FPS, DEFAULT_OVERLAP_SECONDS, DEFAULT_WINDOW_SECONDS
+from .common import image_to_tensor
 
 CATEGORY_AUDIO = "LTX Audio Loop/audio"
 
@@ -121,10 +122,9 @@ class AudioAnalyzeForLTX:
 
     def execute(self, audio, window_seconds, overlap_seconds, fps, subject, content, style=""):
         from ..audio.analysis import analyse_track, format_report
-        from ..audio.analysis_timeline import render_analysis
         from ..audio.schedule_writer import check_style, check_subject, format_schedule, schedule_from_analysis
         from ..loop.geometry import loop_geometry
-        from ..loop.timeline import image_to_tensor
+        from ..pictures.analysis import render_analysis
 
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
         check_subject(subject or None, "music")  # bad text fails before the analysis runs

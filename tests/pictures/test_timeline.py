@@ -1,4 +1,4 @@
-"""Tests of the timeline picture (loop/timeline.py).
+"""Tests of the timeline picture (pictures/timeline.py).
 
 Needs the package importable as ``ltx_audioloop`` (``pip install -e .`` from the repo root).
 """
@@ -20,10 +20,10 @@ if importlib.util.find_spec("ltx_audioloop") is None:
     )
 
 from ltx_audioloop.audio.files import demo_track
-from ltx_audioloop.loop import timeline
 from ltx_audioloop.loop.geometry import loop_geometry
 from ltx_audioloop.loop.plan import build_render_plan
-from ltx_audioloop.loop.timeline import image_to_tensor, render_timeline, timeline_layout
+from ltx_audioloop.pictures import timeline
+from ltx_audioloop.pictures.timeline import render_timeline, timeline_layout
 
 SCHEDULE = """\
 0:00-0:24: intro, a woman in a red coat standing in the rain, wide shot, static camera
@@ -218,14 +218,3 @@ def test_invalid_arguments():
     with pytest.raises(ValueError):
         render_timeline(plan, torch.zeros(1, 1, 8000), 100)  # sample rate out of range
 
-
-def test_image_to_tensor(image_180):
-    tensor = image_to_tensor(image_180)
-    assert tensor.shape == (1, image_180.height, image_180.width, 3)
-    assert tensor.dtype == torch.float32
-    assert float(tensor.min()) >= 0.0 and float(tensor.max()) <= 1.0
-    r, g, b = image_180.getpixel((5, 5))
-    assert tensor[0, 5, 5].tolist() == pytest.approx([r / 255, g / 255, b / 255])
-    small = Image.new("L", (4, 3), 255)
-    converted = image_to_tensor(small)
-    assert converted.shape == (1, 3, 4, 3) and bool((converted == 1.0).all())
