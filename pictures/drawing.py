@@ -7,7 +7,7 @@
   11 px high whatever the size asked for. Text then may come out smaller; every helper here
   measures the font it is given, so text still fits where it is placed. The bitmap font draws
   Latin-1 only (Pillow raises ``UnicodeEncodeError`` for anything else): :func:`drawable` turns
-  other characters into ``?`` for it, and the helpers here apply it.
+  ``\u2026`` into ``...`` and other characters into ``?`` for it, and the helpers here apply it.
 * :func:`text_width`, :func:`fit_text`, :func:`first_fitting`: widths in pixels and text
   shortened (with an ellipsis) to a width, never wider than asked.
 * :func:`draw_text`: text vertically centred on a row, left/right/centre aligned.
@@ -60,11 +60,12 @@ def load_font_from(load_default: Callable, size: int):
 
 def drawable(font, text: str) -> str:
     """``text`` as ``font`` can draw it: unchanged for a FreeType font (a glyph it lacks draws as
-    a box), with every non-Latin-1 character replaced by ``?`` for the bitmap fallback font."""
+    a box); for the bitmap fallback font the ellipsis character becomes ``...`` and every other
+    non-Latin-1 character ``?``."""
     from PIL import ImageFont
 
     if isinstance(font, ImageFont.ImageFont):
-        return text.encode("latin-1", "replace").decode("latin-1")
+        return text.replace("\u2026", "...").encode("latin-1", "replace").decode("latin-1")
     return text
 
 
