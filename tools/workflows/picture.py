@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from PIL import Image, ImageDraw
 
-from ...pictures.drawing import drawable, load_font, text_width
+from ...pictures.drawing import drawable, fit_text, load_font
 
 BACKGROUND = (32, 33, 36)
 NODE_FILL = (53, 53, 53)
@@ -71,10 +71,9 @@ def draw_workflow(document: Mapping[str, Any], *, width: int = 1600, own_types: 
         draw.rounded_rectangle([*at(x, y), *at(x + w, y + h)], radius=max(2, int(8 * scale)), fill=fill,
                                outline=NODE_OUTLINE)
         label = node.get("title") or node["type"]
-        room = (w - 16) * scale
-        while label and text_width(font, label) > room:
-            label = label[:-2] + "\u2026" if len(label) > 2 else ""
-        draw.text(at(x + 8, y + 6), drawable(font, label), fill=TEXT, font=font)
+        label = fit_text(font, label, (w - 16) * scale, min_chars=1, ellipsis="\u2026", trailing="")
+        if label:
+            draw.text(at(x + 8, y + 6), drawable(font, label), fill=TEXT, font=font)
     if title:
         title_font = load_font(30)
         draw.text((margin, 14), drawable(title_font, title), fill=TEXT, font=title_font)
