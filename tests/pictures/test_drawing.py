@@ -1,6 +1,8 @@
 """Tests of the shared drawing helpers (pictures/drawing.py): fonts and their fallback, text
 width, shortened text that never overflows, centred text, axis tick steps."""
 
+from pathlib import Path
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -115,7 +117,8 @@ def test_the_bitmap_font_measures_and_draws_any_text():
     font = bitmap_font()
     text = "\u65e5\u672c\u8a9e: caf\u00e9 \u2026 \U0001f3b5"
     assert drawable(font, text) == "???: caf\u00e9 ... ?"
-    assert drawable(FONTS["13 px"], text) == text  # FreeType fonts take any text
+    if isinstance(FONTS["13 px"], ImageFont.FreeTypeFont):  # Pillow >= 10.1
+        assert drawable(FONTS["13 px"], text) == text  # FreeType fonts take any text
     image = Image.new("RGB", (300, 40), (255, 255, 255))
     x0, x1 = draw_text(ImageDraw.Draw(image), 10, 20, text, font, (0, 0, 0))
     assert x1 - x0 == text_width(font, text) > 0
@@ -166,3 +169,17 @@ def test_tick_step_is_the_smallest_nice_step_far_enough_apart(total, width, spac
         assert all(s / total * width < spacing for s in smaller)
     else:
         assert step % 7200 == 0 and (step - 7200) / total * width < spacing
+
+
+def test_only_the_drawing_module_loads_fonts():
+    """One font policy: every picture gets its fonts from pictures/drawing.py."""
+    root = Path(__file__).resolve().parents[2]
+    skipped = {"tests", "bench", "scripts", "docs", "build", "dist", "out"}
+    loaders = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).parts
+        if parts[0] in skipped or any(p.startswith(".") or p.endswith(".egg-info") for p in parts):
+            continue
+        if path != root / "pictures" / "drawing.py" and "ImageFont" in path.read_text(encoding="utf-8"):
+            loaders.append(path.relative_to(root).as_posix())
+    assert not loaders, f"load fonts with pictures.drawing.load_font instead: {loaders}"

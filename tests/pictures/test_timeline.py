@@ -218,3 +218,13 @@ def test_invalid_arguments():
     with pytest.raises(ValueError):
         render_timeline(plan, torch.zeros(1, 1, 8000), 100)  # sample rate out of range
 
+
+
+def test_prompts_in_any_script_are_drawn_on_every_pillow():
+    """On Pillow < 10.1 the bitmap font takes Latin-1 only: such a schedule used to raise
+    UnicodeEncodeError there (drawing.drawable replaces what it cannot draw)."""
+    schedule = "0:00-0:30: \u96e8\u306e\u4e2d\u3067\u6b4c\u3046\u5973\u6027\n0:30+: \u591c\u306e\u8857 \U0001f3b5\n"
+    plan = make_plan(60, schedule)
+    image = render_timeline(plan, None, None)
+    layout = timeline_layout(plan)
+    assert image.size == (layout.width, layout.height)

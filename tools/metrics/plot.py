@@ -13,7 +13,7 @@ from ...pictures.drawing import drawable, load_font
 
 WIDTH, HEIGHT = 960, 600
 FONT_SIZE = 10
-"""Text size in px: the size ``ImageFont.load_default()`` draws at (Pillow 10.1+)."""
+"""Text size in px: the size Pillow's default font has when no size is asked for (Pillow 10.1+)."""
 MARGIN_L, MARGIN_R = 60, 20
 BG, AXIS, CURVE, GREY = (255, 255, 255), (60, 60, 60), (40, 90, 200), (170, 170, 170)
 
