@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..audio.preprocess_settings import PreprocessSettings
-from .common import CATEGORY_AUDIO, fps_input, overlap_seconds_input, window_seconds_input
+from .common import CATEGORY_AUDIO, fps_input, image_to_tensor, overlap_seconds_input, window_seconds_input
 from .spec import Combo, Float, NodeSpec, Output, Socket, String, comfy_node
 
 _DEFAULTS = PreprocessSettings()
@@ -109,10 +109,9 @@ class AudioAnalyzeForLTX:
 
     def execute(self, audio, window_seconds, overlap_seconds, fps, subject, content, style=""):
         from ..audio.analysis import analyse_track, format_report
-        from ..audio.analysis_timeline import render_analysis
         from ..audio.schedule_writer import check_style, check_subject, format_schedule, schedule_from_analysis
         from ..loop.geometry import loop_geometry
-        from ..loop.timeline import image_to_tensor
+        from ..pictures.analysis import render_analysis
 
         geometry = loop_geometry(window_seconds, overlap_seconds, fps)
         check_subject(subject or None, "music")  # bad text fails before the analysis runs

@@ -97,3 +97,12 @@ def schedule_validation(schedule, convert=str, what: str = "prompt"):
     except ScheduleError as err:
         return str(err)
     return True
+
+
+def image_to_tensor(image):
+    """A PIL image as a ComfyUI ``IMAGE``: float32 ``[1, H, W, 3]``, values in 0..1 (``byte / 255``)."""
+    import numpy as np
+    import torch
+
+    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(np.ascontiguousarray(array)).unsqueeze(0)

@@ -18,6 +18,7 @@ from .common import (
     blend_input,
     current_iteration_input,
     fps_input,
+    image_to_tensor,
     overlap_seconds_input,
     schedule_validation,
     snap_input,
@@ -149,7 +150,7 @@ class AudioLoopPlanner:
         snap_boundaries=True,
         stride_seconds=0.0,
     ):
-        from ..loop.timeline import image_to_tensor, render_timeline
+        from ..pictures.timeline import render_timeline
 
         waveform, rate = check_audio(audio)
         if stride_seconds:

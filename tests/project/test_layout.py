@@ -1,11 +1,13 @@
 """The two wings of the package and the direction of their imports.
 
-* core: ``loop``, ``audio``, ``attention``, ``video``, ``safeio``: the node pack's logic, no ComfyUI;
+* core: ``loop``, ``audio``, ``attention``, ``video``, ``safeio``, ``pictures``: the node pack's logic,
+  no ComfyUI;
 * ``nodes``: thin ComfyUI adapters over the core;
 * ``tools``: the command line and everything only it uses.
 
-Imports point one way, tools -> nodes -> core; ``loop`` imports nothing but ``loop``; no module
-imports a private (``_name``) from another top-level package. Every import counts, module level or
+Imports point one way, tools -> nodes -> core; ``loop`` imports nothing but ``loop``; ``pictures``
+draws what the rest of the core computes, so no other core package imports it; no module imports a
+private (``_name``) from another top-level package. Every import counts, module level or
 inside a function, relative or absolute.
 """
 
@@ -19,13 +21,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "ltx_audioloop"
-CORE = {"loop", "audio", "attention", "video", "safeio"}
+CORE = {"loop", "audio", "attention", "video", "safeio", "pictures"}
+BELOW_PICTURES = CORE - {"pictures"}
 ALLOWED = {
     "loop": {"loop"},
-    "audio": CORE,
-    "attention": CORE,
-    "video": CORE,
-    "safeio": CORE,
+    "audio": BELOW_PICTURES,
+    "attention": BELOW_PICTURES,
+    "video": BELOW_PICTURES,
+    "safeio": BELOW_PICTURES,
+    "pictures": CORE,
     "nodes": CORE | {"nodes"},
     "tools": CORE | {"nodes", "tools", ""},  # "": the package root (its __version__)
 }
@@ -116,7 +120,7 @@ def test_no_private_name_crosses_a_package():
 
 def test_the_walk_sees_every_wing():
     wings = {top(module) for module in package_modules()}
-    assert {"loop", "audio", "attention", "video", "safeio", "nodes", "tools"} <= wings
+    assert CORE | {"nodes", "tools"} <= wings
     assert not wings & {"tests", "bench", "scripts"}
 
 
@@ -124,6 +128,7 @@ def test_the_walk_sees_every_wing():
     ("loop.plan", "from ..audio.waveform import check_audio\n", "loop.plan imports audio.waveform"),
     ("nodes.x", "from ..tools.render import client\n", "nodes.x imports tools.render.client"),
     ("audio.x", "def f():\n    from ltx_audioloop.nodes.common import ANY\n", "audio.x imports nodes.common"),
+    ("audio.x", "from ..pictures.timeline import render_timeline\n", "audio.x imports pictures.timeline"),
 ])
 def test_a_backward_import_is_found(tmp_path, module, source, expected):
     path = tmp_path.joinpath(*module.split(".")).with_suffix(".py")
@@ -136,6 +141,7 @@ def test_a_backward_import_is_found(tmp_path, module, source, expected):
 def test_a_private_import_across_packages_is_found(tmp_path):
     path = tmp_path / "audio" / "x.py"
     path.parent.mkdir()
-    path.write_text("from ..loop.timeline import _font, render_timeline\nfrom .y import _local\n", encoding="utf-8")
+    path.write_text("from ..pictures.timeline import _wrap_parts, render_timeline\nfrom .y import _local\n",
+                    encoding="utf-8")
     _, private = check_module("audio.x", path, {})
-    assert [item.split(": ", 1)[1] for item in private] == ["audio.x imports loop.timeline._font"]
+    assert [item.split(": ", 1)[1] for item in private] == ["audio.x imports pictures.timeline._wrap_parts"]

@@ -134,7 +134,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.schedule:
         atomic_write(args.schedule, schedule)
     if args.png:
-        from ...audio.analysis_timeline import render_analysis
+        from ...pictures.analysis import render_analysis
 
         waveform = None if audio is None else audio["waveform"]
         with atomic_output(args.png) as temporary:

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             hints = cut_hints(args.audio)
         segments = plan_segments(duration, geometry, count, boundaries=hints[0], quietness=hints[1])
     if args.png:
-        from ...loop.timeline import render_timeline
+        from ...pictures.timeline import render_timeline
         from ...safeio import atomic_output
 
         with atomic_output(args.png) as temporary:

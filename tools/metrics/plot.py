@@ -7,9 +7,13 @@ per iteration window. Footer: offset and durations.
 
 from __future__ import annotations
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from ...pictures.drawing import drawable, load_font
 
 WIDTH, HEIGHT = 960, 600
+FONT_SIZE = 10
+"""Text size in px: the size Pillow's default font has when no size is asked for (Pillow 10.1+)."""
 MARGIN_L, MARGIN_R = 60, 20
 BG, AXIS, CURVE, GREY = (255, 255, 255), (60, 60, 60), (40, 90, 200), (170, 170, 170)
 
@@ -32,7 +36,7 @@ def render_metrics_plot(report: dict) -> Image.Image:
     """Draw ``report`` (from :func:`.report.compute_metrics`) into an RGB image."""
     image = Image.new("RGB", (WIDTH, HEIGHT), BG)
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
+    font = load_font(FONT_SIZE)
     fps = report["durations"]["fps"]
     frames = report["durations"]["video_frames"]
     duration = max(frames / fps, 1e-9)
@@ -90,5 +94,5 @@ def render_metrics_plot(report: dict) -> Image.Image:
         else "audio offset: not measured",
     ]
     for i, line in enumerate(lines):
-        draw.text((left, 545 + 16 * i), line, fill=AXIS, font=font)
+        draw.text((left, 545 + 16 * i), drawable(font, line), fill=AXIS, font=font)  # a file name: any text
     return image

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from ...pictures.drawing import drawable, fit_text, load_font
 
 BACKGROUND = (32, 33, 36)
 NODE_FILL = (53, 53, 53)
@@ -46,12 +48,12 @@ def draw_workflow(document: Mapping[str, Any], *, width: int = 1600, own_types: 
     image = Image.new("RGB", (width, height), BACKGROUND)
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     layer = ImageDraw.Draw(overlay)
-    font = ImageFont.load_default(size=max(10, int(22 * scale)))
-    big = ImageFont.load_default(size=max(12, int(34 * scale)))
+    font = load_font(max(10, int(22 * scale)))
+    big = load_font(max(12, int(34 * scale)))
     for group in document.get("groups") or []:
         x, y, w, h = group["bounding"]
         layer.rectangle([*at(x, y), *at(x + w, y + h)], fill=_hex(group.get("color", "#3f789e")))
-        layer.text(at(x + 12, y + 8), group.get("title", ""), fill=TEXT, font=big)
+        layer.text(at(x + 12, y + 8), drawable(big, group.get("title", "")), fill=TEXT, font=big)
     image.paste(overlay, (0, 0), overlay)
     draw = ImageDraw.Draw(image)
     by_id = {n["id"]: n for n in nodes}
@@ -69,10 +71,10 @@ def draw_workflow(document: Mapping[str, Any], *, width: int = 1600, own_types: 
         draw.rounded_rectangle([*at(x, y), *at(x + w, y + h)], radius=max(2, int(8 * scale)), fill=fill,
                                outline=NODE_OUTLINE)
         label = node.get("title") or node["type"]
-        room = (w - 16) * scale
-        while label and draw.textlength(label, font=font) > room:
-            label = label[:-2] + "…" if len(label) > 2 else ""
-        draw.text(at(x + 8, y + 6), label, fill=TEXT, font=font)
+        label = fit_text(font, label, (w - 16) * scale, min_chars=1, ellipsis="\u2026", trailing="")
+        if label:
+            draw.text(at(x + 8, y + 6), drawable(font, label), fill=TEXT, font=font)
     if title:
-        draw.text((margin, 14), title, fill=TEXT, font=ImageFont.load_default(size=30))
+        title_font = load_font(30)
+        draw.text((margin, 14), drawable(title_font, title), fill=TEXT, font=title_font)
     return image

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ...pictures.drawing import load_font
+
 SIZE = 400  # px, square
 INK = (244, 241, 222)
 MUTED = (180, 186, 200)
@@ -50,15 +52,6 @@ THUMBNAILS = {
     "asmr-long-form-loop": Thumbnail(("ASMR", "long-form, any length"), "your recording + a photo", "face",
                                      (_SOFT, (96, 110, 124), _SOFT, (96, 110, 124)), "track", (28, 44, 48)),
 }
-
-
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: the fixed bitmap font
-        return ImageFont.load_default()
 
 
 def _scene(draw, box: tuple[float, float, float, float], scene: str, colour: tuple[int, int, int], index: int) -> None:
@@ -121,9 +114,9 @@ def draw_thumbnail(spec: Thumbnail):
     image = Image.new("RGB", (size, size), spec.background)
     draw = ImageDraw.Draw(image)
     margin = 28 * scale
-    draw.text((margin, 18 * scale), spec.headline[0], fill=INK, font=_font(46 * scale))
-    draw.text((margin, 70 * scale), spec.headline[1], fill=INK, font=_font(30 * scale))
-    draw.text((margin, 108 * scale), f"from {spec.source}", fill=MUTED, font=_font(18 * scale))
+    draw.text((margin, 18 * scale), spec.headline[0], fill=INK, font=load_font(46 * scale))
+    draw.text((margin, 70 * scale), spec.headline[1], fill=INK, font=load_font(30 * scale))
+    draw.text((margin, 108 * scale), f"from {spec.source}", fill=MUTED, font=load_font(18 * scale))
 
     # film strip
     top, bottom = 160 * scale, 290 * scale
@@ -149,9 +142,9 @@ def draw_thumbnail(spec: Thumbnail):
     # sound
     wave_box = (margin, 305 * scale, size - margin, 365 * scale)
     if spec.sound == "none":
-        draw.text((margin, 320 * scale), "video only", fill=MUTED, font=_font(20 * scale))
+        draw.text((margin, 320 * scale), "video only", fill=MUTED, font=load_font(20 * scale))
     else:
         _wave(draw, wave_box, spec.sound, (233, 196, 106) if spec.sound == "track" else (144, 202, 196))
         label = "lip-synced to your audio" if spec.sound == "track" else "with generated sound"
-        draw.text((margin, 370 * scale), label, fill=MUTED, font=_font(16 * scale))
+        draw.text((margin, 370 * scale), label, fill=MUTED, font=load_font(16 * scale))
     return image.resize((SIZE, SIZE), Image.LANCZOS)

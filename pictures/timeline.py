@@ -1,6 +1,6 @@
 """The timeline picture of a render plan: waveform, passes, overlaps and schedule at a glance.
 
-:func:`render_timeline` draws a :class:`~.plan.RenderPlan` with Pillow only (no matplotlib) on
+:func:`render_timeline` draws a :class:`~..loop.plan.RenderPlan` with Pillow only (no matplotlib) on
 one shared time axis running from 0 to ``max(audio_seconds, rendered_seconds)`` seconds.
 Top to bottom:
 
@@ -21,8 +21,8 @@ Top to bottom:
 
 Units: times are track seconds (``frames / fps``); frame counts (``f``) are pixel frames at the
 plan's ``fps``; positions are image pixels. :func:`timeline_layout` returns where everything is
-(seconds to x, lane rows), for callers and tests. :func:`image_to_tensor` turns the picture
-into a ComfyUI ``IMAGE``.
+(seconds to x, lane rows), for callers and tests. Text and the shared colours come from
+:mod:`.drawing`.
 """
 
 from __future__ import annotations
@@ -33,19 +33,29 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from ..audio.waveform import check_audio, envelope
-from .plan import RenderPlan
-from .schedule import ScheduleEntry, entry_at, format_timestamp, snap_time
+from ..loop.plan import RenderPlan
+from ..loop.schedule import ScheduleEntry, entry_at, format_timestamp, snap_time
+from .drawing import (
+    AXIS,
+    BACKGROUND,
+    BAND_BACKGROUND,
+    BAND_BORDER,
+    GRID,
+    MUTED_TEXT,
+    TEXT,
+    WAVEFORM,
+    draw_text,
+    first_fitting,
+    fit_text,
+    load_font,
+    text_width,
+    tick_step,
+)
 
-# Palette (RGB tuples; module constants are immutable).
-BACKGROUND = (252, 252, 250)
-TEXT = (38, 42, 52)
-MUTED_TEXT = (108, 114, 128)
-BAND_BACKGROUND = (241, 244, 249)
-BAND_BORDER = (212, 218, 228)
-WAVEFORM = (66, 104, 166)
+# Palette of the timeline (RGB tuples; module constants are immutable); the rest is drawing's.
 WAVEFORM_CENTRE = (168, 182, 206)
 PAST_END = (236, 224, 216)
 """Fill of the waveform band past the end of the audio (rendered time with no audio under it)."""
@@ -57,8 +67,6 @@ NEW_COLOUR = (122, 166, 226)
 CONTEXT_COLOUR = (40, 72, 136)
 """Bar fill of the context (overlap) frames at the start of every loop window."""
 LANE_STRIPE = (245, 247, 251)
-GRID = (176, 186, 204)
-AXIS = (96, 104, 120)
 BLEND_MARKER = (232, 134, 34)
 BLEND_TEXT = (170, 92, 16)
 SECTION_COLOURS = (
@@ -90,66 +98,8 @@ _WAVE_HEIGHT = 118
 _SCHEDULE_HEIGHT = 30
 _AXIS_HEIGHT = 34
 _GAP = 8
-_TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 _MIN_TICK_SPACING = 72
 _MIN_GRID_SPACING = 12
-_ELLIPSIS = "..."
-
-
-# ----------------------------------------------------------------------------- text helpers
-
-
-def _font(size: int):
-    """Pillow's default font, at ``size`` px where this Pillow can (10.1+ built with FreeType)."""
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, ImportError, OSError):  # older Pillow, or no FreeType: the fixed bitmap font
-        return ImageFont.load_default()
-
-
-def _text_width(font, text: str) -> float:
-    return font.getlength(text) if hasattr(font, "getlength") else font.getbbox(text)[2]
-
-
-def _fit_text(font, text: str, max_width: float, min_chars: int = 2) -> str | None:
-    """``text``, shortened with an ellipsis to fit ``max_width`` px; ``None`` when fewer than
-    ``min_chars`` characters would be left."""
-    if _text_width(font, text) <= max_width:
-        return text
-    lo, hi = 0, len(text)
-    while lo < hi:  # longest prefix that fits together with the ellipsis
-        mid = (lo + hi + 1) // 2
-        if _text_width(font, text[:mid].rstrip() + _ELLIPSIS) <= max_width:
-            lo = mid
-        else:
-            hi = mid - 1
-    if lo < min_chars:
-        return None
-    return text[:lo].rstrip(" ,;:-") + _ELLIPSIS
-
-
-def _first_fitting(font, candidates: Sequence[str], max_width: float) -> str | None:
-    """The first of ``candidates`` that fits ``max_width`` px unshortened."""
-    for text in candidates:
-        if _text_width(font, text) <= max_width:
-            return text
-    return None
-
-
-def _draw_text(draw: ImageDraw.ImageDraw, x: float, y_middle: float, text: str, font, fill,
-               align: str = "left", background=None) -> tuple[float, float]:
-    """Draw ``text`` vertically centred on ``y_middle`` (optionally on a ``background`` box);
-    returns its horizontal extent ``(x0, x1)`` in pixels."""
-    width = _text_width(font, text)
-    _, top, _, bottom = font.getbbox("Ag")
-    if align == "right":
-        x -= width
-    elif align == "centre":
-        x -= width / 2
-    if background is not None:
-        draw.rectangle([round(x) - 3, round(y_middle - 8), round(x + width) + 3, round(y_middle + 7)], fill=background)
-    draw.text((round(x), round(y_middle - (top + bottom) / 2)), text, font=font, fill=fill)
-    return x, x + width
 
 
 # ----------------------------------------------------------------------------- layout
@@ -175,10 +125,10 @@ def _title_parts(plan: RenderPlan) -> list[str]:
 def _wrap_parts(font, parts: Sequence[str], max_width: float, separator: str = "   |   ") -> list[str]:
     lines: list[str] = []
     for part in parts:
-        if lines and _text_width(font, lines[-1] + separator + part) <= max_width:
+        if lines and text_width(font, lines[-1] + separator + part) <= max_width:
             lines[-1] += separator + part
         else:
-            lines.append(_fit_text(font, part, max_width) or part)
+            lines.append(fit_text(font, part, max_width) or part)
     return lines
 
 
@@ -213,7 +163,7 @@ def _legend_rows(font, items, width: int) -> tuple[tuple[tuple[str, tuple, str],
     rows: list[list] = [[]]
     x = _PAD
     for item in items:
-        needed = 22 + _text_width(font, item[2]) + 22
+        needed = 22 + text_width(font, item[2]) + 22
         if rows[-1] and x + needed > width - _PAD:
             rows.append([])
             x = _PAD
@@ -284,8 +234,8 @@ def timeline_layout(plan: RenderPlan, width: int = 1600) -> TimelineLayout:
     plot_left, plot_right = _GUTTER, width - _RIGHT
     stride_px = geo.stride_seconds / total * (plot_right - plot_left)
     grid_every = max(1, math.ceil(_MIN_GRID_SPACING / stride_px))
-    title_lines = tuple(_wrap_parts(_font(_TITLE_SIZE), _title_parts(plan), width - 2 * _PAD))
-    legend_rows = _legend_rows(_font(_FONT_SIZE), _legend_items(plan, total, grid_every), width)
+    title_lines = tuple(_wrap_parts(load_font(_TITLE_SIZE), _title_parts(plan), width - 2 * _PAD))
+    legend_rows = _legend_rows(load_font(_FONT_SIZE), _legend_items(plan, total, grid_every), width)
 
     y = _PAD + len(title_lines) * (_LINE + 2)
     legend_top = y
@@ -402,7 +352,7 @@ def _draw_legend(image: Image.Image, draw: ImageDraw.ImageDraw, layout: Timeline
                 draw.polygon([(x + 3, y - 4), (x + 13, y - 4), (x + 8, y + 3)], fill=colour)
             else:
                 _diamond(draw, x + 8, y, 5, colour)
-            _, right = _draw_text(draw, x + 22, y, text, font, MUTED_TEXT)
+            _, right = draw_text(draw, x + 22, y, text, font, MUTED_TEXT)
             x = round(right) + 22
 
 
@@ -425,7 +375,7 @@ def _draw_waveform(image: Image.Image, draw: ImageDraw.ImageDraw, layout: Timeli
     if end_x > audio_end_x:
         image.paste(_hatched((end_x - audio_end_x + 1, bottom - top + 1), PAST_END, PAST_END_HATCH),
                     (audio_end_x, top))
-    _draw_text(draw, layout.plot_left - 10, (top + bottom) / 2, "audio", font, MUTED_TEXT, align="right")
+    draw_text(draw, layout.plot_left - 10, (top + bottom) / 2, "audio", font, MUTED_TEXT, align="right")
     mid = (top + bottom) / 2
     if waveform is None:
         draw.line([(layout.plot_left, round(mid)), (audio_end_x, round(mid))], fill=WAVEFORM, width=2)
@@ -451,17 +401,17 @@ def _draw_schedule(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: Rend
                    sections: list[tuple[float, float, ScheduleEntry[str]]], font) -> None:
     top, bottom = layout.schedule_top, layout.schedule_bottom
     mid = (top + bottom) / 2
-    _draw_text(draw, layout.plot_left - 10, mid, "schedule", font, MUTED_TEXT, align="right")
+    draw_text(draw, layout.plot_left - 10, mid, "schedule", font, MUTED_TEXT, align="right")
     for n, (a, b, entry) in enumerate(sections):
         x0, x1 = round(layout.x(a)), round(layout.x(b))
         draw.rectangle([x0, top, max(x0, x1 - 1), bottom], fill=SECTION_COLOURS[n % len(SECTION_COLOURS)])
         if n > 0:
             draw.line([(x0, top), (x0, bottom)], fill=(255, 255, 255), width=2)
         room = x1 - x0 - 12
-        label = _fit_text(font, f"line {entry.line}: {entry.value}", room, min_chars=len(f"line {entry.line}: ") + 6)
-        label = label or _first_fitting(font, [f"line {entry.line}", f"L{entry.line}"], room)
+        label = fit_text(font, f"line {entry.line}: {entry.value}", room, min_chars=len(f"line {entry.line}: ") + 6)
+        label = label or first_fitting(font, [f"line {entry.line}", f"L{entry.line}"], room)
         if label:
-            _draw_text(draw, x0 + 6, mid, label, font, TEXT)
+            draw_text(draw, x0 + 6, mid, label, font, TEXT)
     for start in _moved_starts(plan, layout.total_seconds):
         x = layout.x(start)
         draw.polygon([(x - 4, top - 7), (x + 4, top - 7), (x, top - 1)], fill=MUTED_TEXT)
@@ -470,9 +420,9 @@ def _draw_schedule(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: Rend
 
 def _draw_blend(draw: ImageDraw.ImageDraw, x: float, y: float, text: str, limit: float, font, background) -> None:
     _diamond(draw, x, y, 5, BLEND_MARKER)
-    fitted = _first_fitting(font, [text, text.split(" of ")[0]], limit - (x + 10))
+    fitted = first_fitting(font, [text, text.split(" of ")[0]], limit - (x + 10))
     if fitted:
-        _draw_text(draw, x + 10, y, fitted, font, BLEND_TEXT, background=background)
+        draw_text(draw, x + 10, y, fitted, font, BLEND_TEXT, background=background)
 
 
 def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderPlan,
@@ -492,7 +442,7 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
         # Compressed lanes are labelled every ``label_every``-th pass, and always the final one.
         last = len(windows) - 1
         if i == last or (i % label_every == 0 and last - i >= label_every):
-            _draw_text(draw, layout.plot_left - 10, centre, "init" if i == 0 else str(i), font, TEXT, align="right")
+            draw_text(draw, layout.plot_left - 10, centre, "init" if i == 0 else str(i), font, TEXT, align="right")
 
     audio_end_x = round(layout.x(plan.loop.audio_seconds))
     if round(layout.x(layout.total_seconds)) > audio_end_x:
@@ -532,10 +482,10 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
         if sel is not None:
             inner += f"  \u00b7  line {sel.current.line}"
         inner_left = x_new + 6
-        inner = _first_fitting(font, [inner, f"{window.window_frames} f"], x1 - 4 - inner_left)
+        inner = first_fitting(font, [inner, f"{window.window_frames} f"], x1 - 4 - inner_left)
         inner_right = inner_left
         if inner:
-            _, inner_right = _draw_text(
+            _, inner_right = draw_text(
                 draw, inner_left, centre - (2 if sel is not None else 0), inner, font, CONTEXT_COLOUR
             )
 
@@ -553,22 +503,22 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
             candidates = [span]
         blend = f"{sel.blend:.3f} of line {sel.other.line}" if sel is not None and sel.blend > 0 else None
         if i == 0:  # the initial bar starts at 0 s: its text goes to the right
-            text = _first_fitting(font, candidates, layout.plot_right - x1 - 12)
+            text = first_fitting(font, candidates, layout.plot_right - x1 - 12)
             end = x1
             if text:
-                _, end = _draw_text(draw, x1 + 8, centre, text, font, MUTED_TEXT, background=lane_bg)
+                _, end = draw_text(draw, x1 + 8, centre, text, font, MUTED_TEXT, background=lane_bg)
             else:  # no room right of the bar (a single pass fills the axis): write inside it
-                text = _first_fitting(font, candidates, x1 - inner_right - 30)
+                text = first_fitting(font, candidates, x1 - inner_right - 30)
                 if text:
-                    _draw_text(
+                    draw_text(
                         draw, inner_right + 24, centre - (2 if sel is not None else 0), text, font, CONTEXT_COLOUR
                     )
             if blend is not None and end + 40 < layout.plot_right:
                 _draw_blend(draw, end + 18, centre, blend, layout.plot_right, font, lane_bg)
             continue
-        text = _first_fitting(font, candidates, x0 - layout.plot_left - 14)
+        text = first_fitting(font, candidates, x0 - layout.plot_left - 14)
         if text:
-            _draw_text(draw, x0 - 8, centre, text, font, MUTED_TEXT, align="right", background=lane_bg)
+            draw_text(draw, x0 - 8, centre, text, font, MUTED_TEXT, align="right", background=lane_bg)
         if blend is not None:
             if layout.plot_right - x1 > 40:
                 _draw_blend(draw, x1 + 10, centre, blend, layout.plot_right, font, lane_bg)
@@ -578,7 +528,7 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
     if layout.caption_y is not None:
         final = windows[-1]
         span = f"{format_timestamp(final.start_seconds)} - {format_timestamp(final.end_seconds)}"
-        text = _first_fitting(
+        text = first_fitting(
             font,
             [
                 f"final pass {final.iteration}, sized to the audio: {span}, {final.window_frames} f "
@@ -590,7 +540,7 @@ def _draw_lanes(draw: ImageDraw.ImageDraw, layout: TimelineLayout, plan: RenderP
         )
         if text:
             right = min(layout.plot_right, round(layout.x(final.end_seconds)))
-            _draw_text(draw, right, layout.caption_y, text, font, MUTED_TEXT, align="right")
+            draw_text(draw, right, layout.caption_y, text, font, MUTED_TEXT, align="right")
 
 
 def _nice_step(minimum: int) -> int:
@@ -608,29 +558,19 @@ def _draw_axis(draw: ImageDraw.ImageDraw, layout: TimelineLayout, font) -> None:
     y = layout.axis_y
     draw.line([(layout.plot_left, y), (layout.plot_right, y)], fill=AXIS)
     plot_width = layout.plot_right - layout.plot_left
-    step = _tick_step(layout.total_seconds, plot_width)
+    step = tick_step(layout.total_seconds, plot_width, _MIN_TICK_SPACING)
     last_right = -math.inf
     for k in range(int(math.floor(layout.total_seconds / step + 1e-9)) + 1):
         x = round(layout.x(k * step))
         draw.line([(x, y), (x, y + 5)], fill=AXIS)
         label = format_timestamp(k * step)
-        width = _text_width(font, label)
+        width = text_width(font, label)
         left = min(x - width / 2, layout.width - _PAD / 2 - width)
         if left < last_right + 10:
             continue  # would touch the previous label
-        _draw_text(draw, left, y + 16, label, font, TEXT)
+        draw_text(draw, left, y + 16, label, font, TEXT)
         last_right = left + width
-    _draw_text(draw, _PAD, y + 16, "time", font, MUTED_TEXT)
-
-
-def _tick_step(total_seconds: float, plot_width: float) -> int:
-    """Seconds between axis ticks: the smallest of 1, 2, 5, 10, 15, 30, 60, ... s that puts the
-    ticks at least ``_MIN_TICK_SPACING`` px apart."""
-    for step in _TICK_STEPS:
-        if step / total_seconds * plot_width >= _MIN_TICK_SPACING:
-            return step
-    top = _TICK_STEPS[-1]
-    return top * math.ceil(_MIN_TICK_SPACING * total_seconds / plot_width / top)
+    draw_text(draw, _PAD, y + 16, "time", font, MUTED_TEXT)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -662,12 +602,12 @@ def render_timeline(
     Raises ``ValueError`` for an invalid waveform or sample rate, or ``width < MIN_WIDTH``.
     """
     layout = timeline_layout(plan, width)
-    font, title_font = _font(_FONT_SIZE), _font(_TITLE_SIZE)
+    font, title_font = load_font(_FONT_SIZE), load_font(_TITLE_SIZE)
     image = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
     draw = ImageDraw.Draw(image)
 
     for n, line in enumerate(layout.title_lines):
-        _draw_text(draw, _PAD, _PAD + n * (_LINE + 2) + _LINE / 2, line, title_font, TEXT)
+        draw_text(draw, _PAD, _PAD + n * (_LINE + 2) + _LINE / 2, line, title_font, TEXT)
     _draw_legend(image, draw, layout, font)
     _draw_waveform(image, draw, layout, plan, waveform, sample_rate, font)
     sections = _schedule_sections(plan, layout.total_seconds) if plan.selections else []
@@ -675,7 +615,7 @@ def render_timeline(
     if plan.selections:  # over the grid lines: its sections start on them anyway
         _draw_schedule(draw, layout, plan, sections, font)
     if waveform is None:  # after the grid lines, so they do not cross it
-        _draw_text(
+        draw_text(
             draw,
             layout.plot_left + 8,
             layout.wave_top + 12,
@@ -689,12 +629,6 @@ def render_timeline(
     for number, cut in enumerate(cuts, 1):
         x = round(layout.x(cut))
         draw.line([(x, layout.wave_top), (x, layout.lanes_bottom)], fill=CUT_LINE, width=3)
-        _draw_text(draw, x + 4, layout.wave_top + 10, f"cut {number}", font, CUT_LINE, background=BAND_BACKGROUND)
+        draw_text(draw, x + 4, layout.wave_top + 10, f"cut {number}", font, CUT_LINE, background=BAND_BACKGROUND)
     _draw_axis(draw, layout, font)
     return image
-
-
-def image_to_tensor(image: Image.Image) -> torch.Tensor:
-    """A PIL image as a ComfyUI ``IMAGE``: float32 ``[1, H, W, 3]``, values in 0..1."""
-    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(np.ascontiguousarray(array)).unsqueeze(0)

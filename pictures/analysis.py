@@ -15,24 +15,32 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from ..audio.analysis import AudioAnalysis
+from ..audio.pitch import FMAX_HZ, FMIN_HZ
+from ..audio.waveform import envelope
 from ..loop.geometry import LoopGeometry, plan_loop
 from ..loop.schedule import format_timestamp
-from ..loop.timeline import _draw_text, _fit_text, _font, _text_width
-from .analysis import AudioAnalysis
-from .pitch import FMAX_HZ, FMIN_HZ
-from .waveform import envelope
+from .drawing import (
+    AXIS,
+    BACKGROUND,
+    BAND_BACKGROUND,
+    GRID,
+    MUTED_TEXT,
+    TEXT,
+    WAVEFORM,
+    draw_text,
+    fit_text,
+    load_font,
+    text_width,
+    tick_step,
+)
 
-BACKGROUND = (252, 252, 250)
-TEXT = (38, 42, 52)
-MUTED = (108, 114, 128)
-BAND = (241, 244, 249)
-WAVE = (66, 104, 166)
-BEAT = (96, 104, 120)
+# Colours of this picture (RGB); background, text, bands, waveform and grid are drawing's.
+BEAT = AXIS
 VOICE = (190, 226, 214)
 PITCH = (28, 120, 96)
 PASS_A = (122, 166, 226)
 PASS_B = (168, 198, 238)
-GRID = (176, 186, 204)
 WARNING = (170, 60, 30)
 SECTION_COLOURS = {
     "intro": (228, 212, 240),
@@ -47,7 +55,6 @@ SECTION_COLOURS = {
 }
 _PAD, _GUTTER, _RIGHT, _LINE = 14, 78, 22, 19
 _ROWS = (("waveform", 110), ("sections", 30), ("beats", 18), ("voice", 60), ("passes", 26))
-_TICKS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 
 
 def render_analysis(analysis: AudioAnalysis, waveform, sample_rate: int, geometry: LoopGeometry | None = None,
@@ -56,7 +63,7 @@ def render_analysis(analysis: AudioAnalysis, waveform, sample_rate: int, geometr
     ``None`` to draw the min/max envelope the analysis kept (an analysed file never held whole)."""
     if isinstance(width, bool) or not isinstance(width, int) or width < 480:
         raise ValueError(f"picture width must be a whole number of pixels >= 480, got {width!r}")
-    font, title_font = _font(13), _font(15)
+    font, title_font = load_font(13), load_font(15)
     left, right = _GUTTER, width - _RIGHT
     duration = max(analysis.duration, 1e-6)
 
@@ -82,10 +89,10 @@ def render_analysis(analysis: AudioAnalysis, waveform, sample_rate: int, geometr
     image = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     for n, line in enumerate(title_lines):
-        _draw_text(draw, _PAD, _PAD + n * (_LINE + 2) + _LINE / 2, line, title_font, TEXT)
+        draw_text(draw, _PAD, _PAD + n * (_LINE + 2) + _LINE / 2, line, title_font, TEXT)
     for name, (a, b) in rows.items():
-        draw.rectangle([left, a, right, b], fill=BAND)
-        _draw_text(draw, left - 8, (a + b) / 2, name, font, MUTED, align="right")
+        draw.rectangle([left, a, right, b], fill=BAND_BACKGROUND)
+        draw_text(draw, left - 8, (a + b) / 2, name, font, MUTED_TEXT, align="right")
 
     # Waveform envelope.
     a, b = rows["waveform"]
@@ -97,16 +104,17 @@ def render_analysis(analysis: AudioAnalysis, waveform, sample_rate: int, geometr
     scale = max(float(highs.abs().max()), float(lows.abs().max()), 1e-9)
     for i in range(len(lows)):
         px = left + round(i * (right - left) / len(lows))
-        draw.line([(px, mid - float(highs[i]) / scale * half), (px, mid - float(lows[i]) / scale * half)], fill=WAVE)
+        draw.line([(px, mid - float(highs[i]) / scale * half), (px, mid - float(lows[i]) / scale * half)],
+                  fill=WAVEFORM)
 
     # Sections.
     a, b = rows["sections"]
     for s in analysis.sections:
         x0, x1 = x(s.start), max(x(s.start) + 1, x(s.end))
-        draw.rectangle([x0, a, x1 - 1, b], fill=SECTION_COLOURS.get(s.label, BAND), outline=BACKGROUND)
-        label = _fit_text(font, s.label, x1 - x0 - 8, min_chars=1)
+        draw.rectangle([x0, a, x1 - 1, b], fill=SECTION_COLOURS.get(s.label, BAND_BACKGROUND), outline=BACKGROUND)
+        label = fit_text(font, s.label, x1 - x0 - 8, min_chars=1)
         if label:
-            _draw_text(draw, x0 + 4, (a + b) / 2, label, font, TEXT)
+            draw_text(draw, x0 + 4, (a + b) / 2, label, font, TEXT)
 
     # Beats.
     a, b = rows["beats"]
@@ -137,26 +145,26 @@ def render_analysis(analysis: AudioAnalysis, waveform, sample_rate: int, geometr
             x1 = x(window.end_seconds) if window.is_final else x(window.start_seconds + geometry.stride_seconds)
             fill = PASS_A if window.iteration % 2 == 0 else PASS_B
             draw.rectangle([x0, a + 3, max(x0 + 1, x1 - 1), b - 3], fill=fill)
-            text = _fit_text(font, "init" if window.iteration == 0 else str(window.iteration), x1 - x0 - 6, 1)
+            text = fit_text(font, "init" if window.iteration == 0 else str(window.iteration), x1 - x0 - 6, 1)
             if text:
-                _draw_text(draw, x0 + 3, (a + b) / 2, text, font, TEXT)
+                draw_text(draw, x0 + 3, (a + b) / 2, text, font, TEXT)
             if window.iteration > 0:
                 gx = x(window.start_seconds)
                 for yy in range(top, b, 8):
                     draw.line([(gx, yy), (gx, min(b, yy + 3))], fill=GRID)
 
     # Axis.
-    draw.line([(left, axis_y), (right, axis_y)], fill=MUTED)
-    step = next((s for s in _TICKS if s / duration * (right - left) >= 72), _TICKS[-1])
+    draw.line([(left, axis_y), (right, axis_y)], fill=MUTED_TEXT)
+    step = tick_step(duration, right - left)
     k = 0
     while k * step <= duration + 1e-9:
         px = x(k * step)
-        draw.line([(px, axis_y), (px, axis_y + 5)], fill=MUTED)
-        _draw_text(draw, px, axis_y + 16, format_timestamp(k * step), font, MUTED, align="centre")
+        draw.line([(px, axis_y), (px, axis_y + 5)], fill=MUTED_TEXT)
+        draw_text(draw, px, axis_y + 16, format_timestamp(k * step), font, MUTED_TEXT, align="centre")
         k += 1
     y = axis_y + 34
     for line in warning_lines:
-        _draw_text(draw, _PAD, y + _LINE / 2, line, font, WARNING)
+        draw_text(draw, _PAD, y + _LINE / 2, line, font, WARNING)
         y += _LINE
     return image
 
@@ -177,7 +185,7 @@ def _wrap(font, text: str, width: float) -> list[str]:
     lines, current = [], ""
     for word in text.split(" "):
         trial = f"{current} {word}".strip()
-        if current and _text_width(font, trial) > width:
+        if current and text_width(font, trial) > width:
             lines.append(current)
             current = word
         else:

@@ -1,4 +1,4 @@
-"""Tests of the timeline picture (loop/timeline.py).
+"""Tests of the timeline picture (pictures/timeline.py).
 
 Needs the package importable as ``ltx_audioloop`` (``pip install -e .`` from the repo root).
 """
@@ -20,10 +20,10 @@ if importlib.util.find_spec("ltx_audioloop") is None:
     )
 
 from ltx_audioloop.audio.files import demo_track
-from ltx_audioloop.loop import timeline
 from ltx_audioloop.loop.geometry import loop_geometry
 from ltx_audioloop.loop.plan import build_render_plan
-from ltx_audioloop.loop.timeline import image_to_tensor, render_timeline, timeline_layout
+from ltx_audioloop.pictures import timeline
+from ltx_audioloop.pictures.timeline import render_timeline, timeline_layout
 
 SCHEDULE = """\
 0:00-0:24: intro, a woman in a red coat standing in the rain, wide shot, static camera
@@ -219,13 +219,12 @@ def test_invalid_arguments():
         render_timeline(plan, torch.zeros(1, 1, 8000), 100)  # sample rate out of range
 
 
-def test_image_to_tensor(image_180):
-    tensor = image_to_tensor(image_180)
-    assert tensor.shape == (1, image_180.height, image_180.width, 3)
-    assert tensor.dtype == torch.float32
-    assert float(tensor.min()) >= 0.0 and float(tensor.max()) <= 1.0
-    r, g, b = image_180.getpixel((5, 5))
-    assert tensor[0, 5, 5].tolist() == pytest.approx([r / 255, g / 255, b / 255])
-    small = Image.new("L", (4, 3), 255)
-    converted = image_to_tensor(small)
-    assert converted.shape == (1, 3, 4, 3) and bool((converted == 1.0).all())
+
+def test_prompts_in_any_script_are_drawn_on_every_pillow():
+    """On Pillow < 10.1 the bitmap font takes Latin-1 only: such a schedule used to raise
+    UnicodeEncodeError there (drawing.drawable replaces what it cannot draw)."""
+    schedule = "0:00-0:30: \u96e8\u306e\u4e2d\u3067\u6b4c\u3046\u5973\u6027\n0:30+: \u591c\u306e\u8857 \U0001f3b5\n"
+    plan = make_plan(60, schedule)
+    image = render_timeline(plan, None, None)
+    layout = timeline_layout(plan)
+    assert image.size == (layout.width, layout.height)
