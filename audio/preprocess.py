@@ -129,11 +129,14 @@ class InputMeter:
 class OutputMeter:
     """``lufs_after`` and ``peak_after`` (LUFS, dBTP) of the output, fed its chunks: loudness as
     :class:`LoudnessMeter`, true peak as the largest 4x-oversampled block peak
-    (:class:`.limiter.BlockPeakTracker` without keeping the blocks)."""
+    (:class:`.limiter.BlockPeakTracker` without keeping the blocks; 4x whatever the limiter's
+    detection, as :func:`.loudness.true_peak_db`). The final ceiling check reads this peak."""
 
-    def __init__(self, rate: int, channels: int, oversampling: int):
+    def __init__(self, rate: int, channels: int):
+        from .loudness import TRUE_PEAK_OVERSAMPLING
+
         self.loudness = LoudnessMeter(rate, channels)
-        self.peaks = BlockPeakTracker(oversampling, keep=False)
+        self.peaks = BlockPeakTracker(TRUE_PEAK_OVERSAMPLING, keep=False)
 
     def feed(self, chunk: torch.Tensor) -> None:
         self.loudness.feed(chunk)
@@ -258,18 +261,18 @@ def _level_held(y: torch.Tensor, rate: int, settings: PreprocessSettings, limite
     report(progress, "limiting", fraction(0.8))
     for start, piece in _slices(y):
         level.apply(piece, start)
-    lufs_after, peak_after = _measure_held(y, rate, limiter)
+    lufs_after, peak_after = _measure_held(y, rate)
     if level.peaks is not None and peak_after > settings.ceiling_dbtp:
         # modulation put a peak a hair over: one more pass at unity gain
         level.more = block_true_peaks(y, limiter.oversampling)
         for start, piece in _slices(y):
             level.apply(piece, start, extra_only=True)
-        lufs_after, peak_after = _measure_held(y, rate, limiter)
+        lufs_after, peak_after = _measure_held(y, rate)
     return level, lufs_after, peak_after
 
 
-def _measure_held(y: torch.Tensor, rate: int, limiter: LimiterSettings) -> tuple[float, float]:
-    meter = OutputMeter(rate, y.shape[0], limiter.oversampling)
+def _measure_held(y: torch.Tensor, rate: int) -> tuple[float, float]:
+    meter = OutputMeter(rate, y.shape[0])
     for _, piece in _slices(y):
         meter.feed(piece)
     return meter.result()

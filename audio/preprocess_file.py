@@ -43,6 +43,7 @@ from .preprocess import (
     plan_levelling,
 )
 from .progress import report
+from .stream import CHUNK_SECONDS
 
 log = logging.getLogger("ltx_audioloop")
 
@@ -50,7 +51,7 @@ log = logging.getLogger("ltx_audioloop")
 class _Source:
     """Replays of one file: decoded ``[C, n]`` float32 chunks, checked, with progress per pass."""
 
-    def __init__(self, path: str | Path, settings: PreprocessSettings, progress):
+    def __init__(self, path: str | Path, settings: PreprocessSettings, progress, chunk_seconds: float):
         from .stream import check_format, probe_audio
 
         self.path = Path(path)
@@ -59,6 +60,7 @@ class _Source:
         self.rate, self.channels = self.info.sample_rate, self.info.channels
         self.h, self.notes = chain_impulse_response(self.rate, settings)
         self.progress = progress
+        self.chunk_seconds = chunk_seconds
         self.samples = None  # known after the first pass
 
     def decoded(self, stage: str) -> Iterator[np.ndarray]:
@@ -67,7 +69,7 @@ class _Source:
         total = self.samples or max(1, self.info.samples)
         done = 0
         report(self.progress, stage, 0.0)
-        for chunk in iter_file_chunks(self.path):
+        for chunk in iter_file_chunks(self.path, self.chunk_seconds):
             if chunk.shape[0] != self.channels:
                 raise ValueError(f"{self.path}: the channel count changes inside the stream ({self.channels} -> "
                                  f"{chunk.shape[0]})")
@@ -98,12 +100,11 @@ class _Source:
             yield last
 
 
-def _write(source: _Source, level: Levelling, temporary: Path, output: Path, oversampling: int,
-           stage: str) -> tuple[float, float]:
+def _write(source: _Source, level: Levelling, temporary: Path, output: Path, stage: str) -> tuple[float, float]:
     """One write pass into ``temporary``; the output's ``(LUFS, dBTP)``."""
     from .save import AudioWriter
 
-    meter = OutputMeter(source.rate, source.channels, oversampling)
+    meter = OutputMeter(source.rate, source.channels)
     done = 0
     with AudioWriter(temporary, source.rate, source.channels, output) as writer:
         for chunk in source.equalised(stage):
@@ -115,18 +116,20 @@ def _write(source: _Source, level: Levelling, temporary: Path, output: Path, ove
 
 
 def preprocess_file(path: str | Path, output: str | Path, settings: PreprocessSettings | None = None,
-                    limiter: LimiterSettings | None = None, progress=None) -> tuple[list[ItemReport], list[str]]:
+                    limiter: LimiterSettings | None = None, progress=None,
+                    chunk_seconds: float = CHUNK_SECONDS) -> tuple[list[ItemReport], list[str]]:
     """Preprocess the first audio stream of ``path`` into ``output`` (``.wav``: 24-bit PCM,
     ``.flac``; format as :func:`.save.save_audio`) pass by pass (module docstring). Returns the
     report (one :class:`.preprocess.ItemReport`) and notes, as :func:`.preprocess.preprocess_audio`.
-    ``output`` is replaced atomically, only when everything succeeded."""
+    ``output`` is replaced atomically, only when everything succeeded. ``chunk_seconds``: the
+    decoded chunk length (the result does not depend on it)."""
     from ..safeio import atomic_output
     from .files import declared_wav_seconds, warn_if_truncated
 
     settings = (settings or PreprocessSettings()).validate()
     limiter = (limiter or LimiterSettings()).validate()
     output = Path(output)
-    source = _Source(path, settings, progress)
+    source = _Source(path, settings, progress, chunk_seconds)
     before = InputMeter(source.rate, source.channels)
     loudness = LoudnessMeter(source.rate, source.channels)
     tracker = BlockPeakTracker(limiter.oversampling, expected=source.info.samples)
@@ -140,7 +143,7 @@ def preprocess_file(path: str | Path, output: str | Path, settings: PreprocessSe
                            loudness.lufs())
     del tracker
     with atomic_output(output) as temporary:
-        lufs_after, peak_after = _write(source, level, temporary, output, limiter.oversampling, "writing")
+        lufs_after, peak_after = _write(source, level, temporary, output, "writing")
         if level.peaks is not None and peak_after > settings.ceiling_dbtp:
             # modulation put a peak a hair over: one more limiter pass at unity gain, then write again
             log.info("%s: true peak %.2f dBTP after limiting; one more limiter pass", output, peak_after)
@@ -152,7 +155,7 @@ def preprocess_file(path: str | Path, output: str | Path, settings: PreprocessSe
                 peaks.feed(chunk)
             peaks.finish()
             level.more = peaks.result()
-            lufs_after, peak_after = _write(source, level, temporary, output, limiter.oversampling, "writing again")
+            lufs_after, peak_after = _write(source, level, temporary, output, "writing again")
     limiting_db, fraction = level.stats()
     item = ItemReport(lufs_before, peak_before, lufs_after, peak_after, level.gain_db, limiting_db > 0.005,
                       limiting_db, fraction)

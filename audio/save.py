@@ -1,7 +1,8 @@
 """Writing AUDIO values to files with PyAV.
 
 ``.wav`` is written as 24-bit PCM (``pcm_s24le``; no lossy re-encoding, so a true-peak ceiling
-set by preprocessing survives), ``.flac`` as FLAC (lossless), anything else with the container's
+set by preprocessing survives), ``.flac`` as 24-bit FLAC (lossless; the encoder is given 32-bit
+samples, else FFmpeg picks 16 bits), anything else with the container's
 default audio codec (e.g. ``.mp3``, ``.m4a``; lossy codecs can overshoot the ceiling slightly).
 """
 
@@ -52,6 +53,8 @@ class AudioWriter:
                 if not codec or codec == "none":
                     raise ValueError(f"cannot write audio to '{self.shown.suffix}' files; use .wav or .flac")
             self.stream = self.container.add_stream(codec, rate=self.rate, layout=self.layout)
+            if self.sample_format:  # FLAC would otherwise get FFmpeg's default, 16-bit
+                self.stream.format = self.sample_format
         except av.error.FFmpegError as err:
             self.container.close()
             raise ValueError(f"cannot write {self.shown}: {describe_media_error(err)}") from None
