@@ -21,6 +21,7 @@ Gain changes over a few milliseconds shift peaks between samples by a little; ca
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,12 +67,16 @@ class BlockPeakTracker:
     processed once the input reaches 64 samples past its end; the tracker holds at most
     ``chunk + 128`` samples plus the latest feed. ``keep=False`` keeps only the running maximum
     (the true peak of everything fed) instead of the ``ceil(N / BLOCK)`` float32 peaks (4 bytes
-    per 16 samples: 40 MB for an hour at 44.1 kHz); ``expected`` (samples) sizes that array once."""
+    per 16 samples: 40 MB for an hour at 44.1 kHz); ``expected`` (samples) sizes that array once.
+    ``known(start, stop)``, with ``keep=False``: the peak of span ``[start, stop)`` when the caller
+    already knows it (``None`` otherwise); such a span is not oversampled."""
 
     context = 64
 
-    def __init__(self, oversampling: int = 4, chunk: int = 1 << 19, keep: bool = True, expected: int = 0):
+    def __init__(self, oversampling: int = 4, chunk: int = 1 << 19, keep: bool = True, expected: int = 0,
+                 known: Callable[[int, int], float | None] | None = None):
         self.oversampling = oversampling
+        self.known = None if keep else known
         self.chunk = max(BLOCK, chunk // BLOCK * BLOCK)
         self.keep = keep
         self.peaks = np.zeros(math.ceil(max(expected, 1) / BLOCK) if keep else 0, np.float32)
@@ -103,6 +108,12 @@ class BlockPeakTracker:
         import torchaudio.functional as AF
 
         start = self.next_start
+        value = None if self.known is None else self.known(start, stop)
+        if value is not None:
+            self.maximum = max(self.maximum, value)
+            self.blocks += math.ceil((stop - start) / BLOCK)
+            self.next_start = stop
+            return
         lo, hi = max(0, start - self.context), min(end, stop + self.context)
         piece = buffer[:, lo - self.rest_start: hi - self.rest_start].to(torch.float32)
         if self.oversampling > 1:

@@ -48,6 +48,7 @@ from .limiter import (
     apply_gain,
     block_true_peaks,
     gain_curve,
+    limiter_reach,
     limits,
 )
 from .preprocess_settings import PreprocessSettings  # noqa: F401 (re-exported)
@@ -130,13 +131,17 @@ class OutputMeter:
     """``lufs_after`` and ``peak_after`` (LUFS, dBTP) of the output, fed its chunks: loudness as
     :class:`LoudnessMeter`, true peak as the largest 4x-oversampled block peak
     (:class:`.limiter.BlockPeakTracker` without keeping the blocks; 4x whatever the limiter's
-    detection, as :func:`.loudness.true_peak_db`). The final ceiling check reads this peak."""
+    detection, as :func:`.loudness.true_peak_db`). The final ceiling check reads this peak.
 
-    def __init__(self, rate: int, channels: int):
+    With the ``level`` that made the output, a span the limiter left alone is not oversampled
+    again (:meth:`Levelling.unlimited_peak`): there the output is ``g y`` and its peak ``g max p_b``."""
+
+    def __init__(self, rate: int, channels: int, level: Levelling | None = None):
         from .loudness import TRUE_PEAK_OVERSAMPLING
 
         self.loudness = LoudnessMeter(rate, channels)
-        self.peaks = BlockPeakTracker(TRUE_PEAK_OVERSAMPLING, keep=False)
+        known = level.unlimited_peak if level is not None and level.oversampling == TRUE_PEAK_OVERSAMPLING else None
+        self.peaks = BlockPeakTracker(TRUE_PEAK_OVERSAMPLING, keep=False, known=known)
 
     def feed(self, chunk: torch.Tensor) -> None:
         self.loudness.feed(chunk)
@@ -166,8 +171,28 @@ class Levelling:
     def gain(self) -> float:
         return 10 ** (self.gain_db / 20)
 
+    @property
+    def oversampling(self) -> int:
+        return self.limiter.oversampling
+
     def limits(self) -> bool:
         return self.peaks is not None and limits(self.peaks, self.gain, self.ceiling)
+
+    def unlimited_peak(self, start: int, stop: int) -> float | None:
+        """The 4x true peak of output samples ``[start, stop)`` when the limiter left them and 64
+        samples either side alone (``G_b = 1``, no extra pass): ``g max p_b`` over their blocks,
+        which is what oversampling ``g y`` gives (up to float rounding; the resampler is linear).
+        ``G_b = 1`` for ``lo <= b < hi`` exactly when no ``n_j < 1`` for
+        ``lo - A - H - 1 <= j <= hi + A`` (:mod:`.limiter`); ``None`` when that does not hold."""
+        if self.peaks is None or self.more is not None:
+            return None
+        ahead, hold = limiter_reach(self.limiter, self.rate)
+        lo, hi = max(0, start - 64) // BLOCK, math.ceil((stop + 64) / BLOCK)
+        window = self.peaks[max(0, lo - ahead - hold - 1): hi + ahead + 1]
+        if limits(window, self.gain, self.ceiling):
+            return None
+        own = self.peaks[start // BLOCK: math.ceil(stop / BLOCK)]
+        return self.gain * float(own.max()) if len(own) else 0.0
 
     def apply(self, chunk: torch.Tensor, first: int, extra_only: bool = False) -> torch.Tensor:
         """Apply to ``chunk`` ``[C, n]`` (track samples ``first .. first + n``) in place: ``g G``
@@ -261,18 +286,18 @@ def _level_held(y: torch.Tensor, rate: int, settings: PreprocessSettings, limite
     report(progress, "limiting", fraction(0.8))
     for start, piece in _slices(y):
         level.apply(piece, start)
-    lufs_after, peak_after = _measure_held(y, rate)
+    lufs_after, peak_after = _measure_held(y, rate, level)
     if level.peaks is not None and peak_after > settings.ceiling_dbtp:
         # modulation put a peak a hair over: one more pass at unity gain
         level.more = block_true_peaks(y, limiter.oversampling)
         for start, piece in _slices(y):
             level.apply(piece, start, extra_only=True)
-        lufs_after, peak_after = _measure_held(y, rate)
+        lufs_after, peak_after = _measure_held(y, rate, level)
     return level, lufs_after, peak_after
 
 
-def _measure_held(y: torch.Tensor, rate: int) -> tuple[float, float]:
-    meter = OutputMeter(rate, y.shape[0])
+def _measure_held(y: torch.Tensor, rate: int, level: Levelling) -> tuple[float, float]:
+    meter = OutputMeter(rate, y.shape[0], level)
     for _, piece in _slices(y):
         meter.feed(piece)
     return meter.result()

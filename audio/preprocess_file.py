@@ -104,7 +104,7 @@ def _write(source: _Source, level: Levelling, temporary: Path, output: Path, sta
     """One write pass into ``temporary``; the output's ``(LUFS, dBTP)``."""
     from .save import AudioWriter
 
-    meter = OutputMeter(source.rate, source.channels)
+    meter = OutputMeter(source.rate, source.channels, level)
     done = 0
     with AudioWriter(temporary, source.rate, source.channels, output) as writer:
         for chunk in source.equalised(stage):

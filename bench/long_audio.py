@@ -118,6 +118,7 @@ def main() -> int:
     parser.add_argument("--predecessor-python", help="Python with librosa for the predecessor (default: this one)")
     parser.add_argument("--track", type=Path, help="use this long file instead of synthesising one")
     parser.add_argument("--no-clicks", action="store_true", help="skip preprocess on the peaky 'clicks' tracks")
+    parser.add_argument("--preprocess-only", action="store_true", help="only the baseline and the preprocess rows")
     args = parser.parse_args()
     env = dict(os.environ, PYTHONPATH=str(ROOT.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     py = sys.executable
@@ -131,7 +132,7 @@ def main() -> int:
         base_wall, base_rss = run([py, "-c", "import torch, torchaudio"], env)
         print(f"baseline `import torch, torchaudio`: {base_wall:.2f} s, {base_rss:.0f} MiB peak")
         cli = [py, "-m", "ltx_audioloop"]
-        rows = [
+        rows = [] if args.preprocess_only else [
             ("plan", "long", cli + ["plan", str(long_path)]),
             ("analyze", "long", cli + ["analyze", str(long_path), "--quiet"]),
             ("analyze", "short", cli + ["analyze", str(short_path), "--quiet"]),
@@ -144,6 +145,8 @@ def main() -> int:
             print(f"{name:<10} {minutes:5.0f} min: {wall:6.2f} s, {rss:6.0f} MiB peak; above baseline "
                   f"{wall - base_wall:+6.2f} s, {rss - base_rss:+6.0f} MiB (load {os.getloadavg()[0]:.2f})")
         try:
+            if args.preprocess_only:
+                raise OSError("--preprocess-only")
             wall, rss = run(["ffprobe", "-loglevel", "error", "-show_entries", "stream=duration,sample_rate,channels",
                              str(long_path)], env)
             print(f"ffprobe    {args.minutes:5.0f} min: {wall:6.2f} s, {rss:6.0f} MiB peak; plan / ffprobe time "
@@ -158,7 +161,7 @@ def main() -> int:
                 write_clicks(Path(folder) / f"{which.replace(' ', '_')}.wav", minutes)
                 tracks[which] = (Path(folder) / f"{which.replace(' ', '_')}.wav", minutes)
         preprocess_rows(tracks, Path(folder), env, (base_wall, base_rss), have_ffmpeg)
-        if args.predecessor:
+        if args.predecessor and not args.preprocess_only:
             predecessor_python = args.predecessor_python or py
             wall, rss = run([predecessor_python, str(args.predecessor), str(long_path)], env)
             print(f"predecessor analyzer {args.minutes:.0f} min: {wall:.1f} s, {rss:.0f} MiB peak; ours / theirs "

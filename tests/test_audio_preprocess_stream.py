@@ -249,3 +249,29 @@ def test_short_clip_and_bad_files(tmp_path):
         preprocess_file(tmp_path / "missing.wav", tmp_path / "never.wav")
     assert not (tmp_path / "never.wav").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "out.wav", "short.wav"]  # no temporaries
+
+
+@pytest.mark.parametrize("clicks", [False, True])
+def test_output_peak_skips_only_what_the_limiter_left_alone(clicks):
+    """Spans the limiter left alone take ``g max p_b`` instead of being oversampled again: the
+    same true peak as measuring every span, with or without limiting elsewhere."""
+    from ltx_audioloop.audio.preprocess import Levelling, OutputMeter
+
+    rate = 44_100
+    y = music_like(40.0, rate, 2, 0.05, 9)
+    if clicks:
+        y[:, 30 * rate:: rate // 4] += 0.9  # limiting only in the last 10 s
+    peaks = block_true_peaks(y, 4)
+    level = Levelling(6.0, peaks, 10 ** (-2.15 / 20), rate, LimiterSettings())
+    out = y.clone()
+    level.apply(out, 0)
+    measured = {}
+    for name, given_level in (("skipping", level), ("every span", None)):
+        meter = OutputMeter(rate, 2, given_level)
+        for start in range(0, out.shape[-1], 100_000):
+            meter.feed(out[:, start: start + 100_000])
+        measured[name] = meter.result()[1]
+    assert measured["skipping"] == pytest.approx(measured["every span"], abs=1e-5)
+    assert measured["every span"] == pytest.approx(float(true_peak_db(out, rate)), abs=1e-5)
+    assert level.unlimited_peak(0, 1 << 19) is not None
+    assert (level.unlimited_peak(30 * rate, 31 * rate) is None) == clicks
