@@ -11,9 +11,10 @@ The chain, every value a field of :class:`PreprocessSettings` (defaults in brack
 4. the ceiling: a look-ahead true-peak limiter (:mod:`.limiter`, 4x oversampled detection) holds
    the peaks ``margin_db`` under ``ceiling_dbtp`` [-2 dBTP]. Limiting lowers the loudness, so the
    gain is raised by the shortfall and the limiter rerun until the measured loudness is within
-   0.05 LU of the target (secant steps, at most ``MAX_ROUNDS`` rounds); the true peak of the result is then
-   measured (4x, every sample) and, should it still be above the ceiling, one more limiter pass
-   with unity gain brings it under.
+   0.05 LU of the target (secant steps, at most ``MAX_ROUNDS`` rounds); the true peak of the
+   result is then measured (4x; a span the limiter left alone as ``g`` times its block peaks,
+   :meth:`Levelling.unlimited_peak`) and, should it still be above the ceiling, one more limiter
+   pass with unity gain brings it under.
 
 The EQ is torchaudio's biquads in float64, run as one FFT overlap-add convolution with the
 chain's impulse response (:mod:`.equaliser`: same samples, several times faster than
