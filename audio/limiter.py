@@ -21,6 +21,7 @@ Gain changes over a few milliseconds shift peaks between samples by a little; ca
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,54 +58,166 @@ class LimiterSettings:
         return self
 
 
-def block_true_peaks(x: torch.Tensor, oversampling: int = 4, chunk: int = 1 << 19) -> np.ndarray:
-    """``p_b`` of step 1 for ``x`` ``[C, N]`` float32 -> ``[ceil(N / BLOCK)]`` float32."""
-    import torchaudio.functional as AF
+class BlockPeakTracker:
+    """``p_b`` of step 1 in a stream: :meth:`feed` ``[C, n]`` float32 chunks, then :meth:`finish`.
 
-    n = x.shape[-1]
-    blocks = math.ceil(n / BLOCK)
-    out = np.zeros(blocks, np.float32)
+    The work is done in spans of ``chunk`` samples counted from the track's first sample (a
+    multiple of ``BLOCK``), each oversampled with 64 samples of real context either side (zeros
+    only at the track's ends), so the peaks do not depend on how the track is fed. A span is
+    processed once the input reaches 64 samples past its end; the tracker holds at most
+    ``chunk + 128`` samples plus the latest feed. ``keep=False`` keeps only the running maximum
+    (the true peak of everything fed) instead of the ``ceil(N / BLOCK)`` float32 peaks (4 bytes
+    per 16 samples: 40 MB for an hour at 44.1 kHz); ``expected`` (samples) sizes that array once.
+    ``known(start, stop)``, with ``keep=False``: the peak of span ``[start, stop)`` when the caller
+    already knows it (``None`` otherwise); such a span is not oversampled."""
+
     context = 64
-    chunk = max(BLOCK, chunk // BLOCK * BLOCK)
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        lo, hi = max(0, start - context), min(n, stop + context)
-        piece = x[:, lo:hi].to(torch.float32)
-        if oversampling > 1:
-            up = AF.resample(piece, 1, oversampling)[:, (start - lo) * oversampling: (stop - lo) * oversampling]
-            mag = up.abs().amax(0).view(-1, oversampling).amax(1)
+
+    def __init__(self, oversampling: int = 4, chunk: int = 1 << 19, keep: bool = True, expected: int = 0,
+                 known: Callable[[int, int], float | None] | None = None):
+        self.oversampling = oversampling
+        self.known = None if keep else known
+        self.chunk = max(BLOCK, chunk // BLOCK * BLOCK)
+        self.keep = keep
+        self.peaks = np.zeros(math.ceil(max(expected, 1) / BLOCK) if keep else 0, np.float32)
+        self.blocks = 0
+        self.maximum = 0.0
+        self.rest: torch.Tensor | None = None
+        self.rest_start = 0  # track index of rest[:, 0]
+        self.next_start = 0  # first sample of the next span to process
+
+    def feed(self, x: torch.Tensor) -> None:
+        buffer = torch.cat([self.rest, x], dim=-1) if self.rest is not None and self.rest.shape[-1] else x
+        end = self.rest_start + buffer.shape[-1]
+        while self.next_start + self.chunk + self.context <= end:
+            self._span(buffer, self.next_start + self.chunk, end)
+        keep_from = max(self.rest_start, self.next_start - self.context)
+        self.rest = buffer[:, keep_from - self.rest_start:].clone()
+        self.rest_start = keep_from
+
+    def finish(self) -> None:
+        """Process what is left; the input's end is the track's end."""
+        if self.rest is None:
+            return
+        end = self.rest_start + self.rest.shape[-1]
+        while self.next_start < end:
+            self._span(self.rest, min(end, self.next_start + self.chunk), end)
+        self.rest = None
+
+    def _span(self, buffer: torch.Tensor, stop: int, end: int) -> None:
+        import torchaudio.functional as AF
+
+        start = self.next_start
+        value = None if self.known is None else self.known(start, stop)
+        if value is not None:
+            self.maximum = max(self.maximum, value)
+            self.blocks += math.ceil((stop - start) / BLOCK)
+            self.next_start = stop
+            return
+        lo, hi = max(0, start - self.context), min(end, stop + self.context)
+        piece = buffer[:, lo - self.rest_start: hi - self.rest_start].to(torch.float32)
+        if self.oversampling > 1:
+            up = AF.resample(piece, 1, self.oversampling)[:, (start - lo) * self.oversampling:
+                                                          (stop - lo) * self.oversampling]
+            mag = up.abs().amax(0).view(-1, self.oversampling).amax(1)
             mag = torch.maximum(mag, piece[:, start - lo: stop - lo].abs().amax(0))
         else:
             mag = piece[:, start - lo: stop - lo].abs().amax(0)
         count = math.ceil((stop - start) / BLOCK)
-        mag = torch.nn.functional.pad(mag, (0, count * BLOCK - mag.shape[0]))
-        out[start // BLOCK: start // BLOCK + count] = mag.view(count, BLOCK).amax(1).numpy()
+        mag = torch.nn.functional.pad(mag, (0, count * BLOCK - mag.shape[0])).view(count, BLOCK).amax(1).numpy()
+        self.maximum = max(self.maximum, float(mag.max()))
+        if self.keep:
+            if self.blocks + count > len(self.peaks):
+                grown = np.zeros(max(self.blocks + count, len(self.peaks) * 5 // 4), np.float32)
+                grown[: self.blocks] = self.peaks[: self.blocks]
+                self.peaks = grown
+            self.peaks[self.blocks: self.blocks + count] = mag
+        self.blocks += count
+        self.next_start = stop
+
+    def result(self) -> np.ndarray:
+        """The block peaks ``[ceil(N / BLOCK)]`` float32 (after :meth:`finish`)."""
+        return self.peaks[: self.blocks]
+
+    def peak_db(self) -> float:
+        """True peak of everything fed, ``20 log10(max p_b)`` (dBTP; ``-inf`` for silence)."""
+        return 20 * math.log10(self.maximum) if self.maximum > 0 else -math.inf
+
+
+def block_true_peaks(x: torch.Tensor, oversampling: int = 4, chunk: int = 1 << 19) -> np.ndarray:
+    """``p_b`` of step 1 for ``x`` ``[C, N]`` float32 -> ``[ceil(N / BLOCK)]`` float32 (a
+    :class:`BlockPeakTracker` fed the whole signal)."""
+    tracker = BlockPeakTracker(oversampling, chunk, expected=x.shape[-1])
+    tracker.feed(x)
+    tracker.finish()
+    return tracker.result()
+
+
+def limiter_reach(settings: LimiterSettings, rate: int) -> tuple[int, int]:
+    """``(A, H)``: look-ahead and hold in blocks, ``A = max(1, round(lookahead_ms 1e-3 rate / BLOCK))``,
+    ``H = max(0, round(hold_ms 1e-3 rate / BLOCK))``."""
+    ahead = max(1, int(round(settings.lookahead_ms * 1e-3 * rate / BLOCK)))
+    hold = max(0, int(round(settings.hold_ms * 1e-3 * rate / BLOCK)))
+    return ahead, hold
+
+
+def limits(peaks: np.ndarray, gain: float, ceiling: float) -> bool:
+    """True when some block needs limiting: ``n_b < 1`` for the largest peak (``n_b`` falls as ``p_b``
+    rises, so this is ``min_b n_b < 1``, i.e. :func:`gain_curve` is below 1 somewhere)."""
+    top = float(peaks.max()) if len(peaks) else 0.0
+    return ceiling / max(gain * top, 1e-30) < 1.0
+
+
+def gain_curve(peaks: np.ndarray, gain: float, ceiling: float, rate: int, settings: LimiterSettings,
+               start: int = 0, stop: int | None = None) -> np.ndarray:
+    """``G_b`` of steps 2-4 (linear, 0..1) for blocks ``start <= b < stop`` (default: all), from
+    block peaks ``peaks`` (the whole track's), make-up ``gain`` and ``ceiling`` (linear).
+
+    ``G_b`` reads ``p_j`` for ``b - A - H - 1 <= j <= b + A + 1`` only, and every window (the
+    minimum and the mean, :func:`torch.nn.functional.max_pool1d` / ``avg_pool1d``) is reduced on
+    its own, so a range gives the same values, bit for bit, as the same blocks of the whole curve.
+    Long ranges run in pieces of ``CHUNK_BLOCKS`` (bounded temporaries)."""
+    stop = len(peaks) if stop is None else min(stop, len(peaks))
+    start = max(0, min(start, stop))
+    out = np.empty(stop - start, np.float32)
+    for lo in range(start, stop, CHUNK_BLOCKS):
+        hi = min(stop, lo + CHUNK_BLOCKS)
+        out[lo - start: hi - start] = _curve_range(peaks, gain, ceiling, rate, settings, lo, hi)
     return out
 
 
-def gain_curve(peaks: np.ndarray, gain: float, ceiling: float, rate: int, settings: LimiterSettings) -> np.ndarray:
-    """``G_b`` of steps 2-4 (linear, 0..1) for block peaks ``peaks``, make-up ``gain`` and ``ceiling`` (linear)."""
-    ahead = max(1, int(round(settings.lookahead_ms * 1e-3 * rate / BLOCK)))
-    hold = max(0, int(round(settings.hold_ms * 1e-3 * rate / BLOCK)))
-    need = np.minimum(1.0, ceiling / np.maximum(gain * peaks.astype(np.float64), 1e-30))
+def _curve_range(peaks: np.ndarray, gain: float, ceiling: float, rate: int, settings: LimiterSettings,
+                 start: int, stop: int) -> np.ndarray:
+    ahead, hold = limiter_reach(settings, rate)
+    first, last = start - ahead - hold - 1, stop + ahead + 1  # p_j needed: first <= j < last
+    lo, hi = max(0, first), min(len(peaks), last)
+    need = np.minimum(1.0, ceiling / np.maximum(gain * peaks[lo:hi].astype(np.float64), 1e-30))
     if need.min() >= 1.0:
-        return np.ones_like(peaks, dtype=np.float32)
+        return np.ones(stop - start, np.float32)
     t = torch.from_numpy(need).view(1, 1, -1)
-    left, right = hold + 1, ahead + 1
-    padded = torch.nn.functional.pad(t, (left, right), value=1.0)
-    m = -torch.nn.functional.max_pool1d(-padded, left + right + 1, stride=1)  # min over [b - H - 1, b + A + 1]
-    m = m.view(-1).numpy()
-    m = np.concatenate([np.full(ahead, m[0]), m])  # before the start: as the first block (covers its peak)
-    csum = np.concatenate([[0.0], np.cumsum(m)])
-    smooth = (csum[ahead + 1:] - csum[: -ahead - 1]) / (ahead + 1)  # mean over [b - A, b]
-    return np.minimum(smooth[: len(peaks)], 1.0).astype(np.float32)
+    padded = torch.nn.functional.pad(t, (lo - first, last - hi), value=1.0)  # n_j = 1 outside the track
+    width = hold + ahead + 3
+    # m_b for b in [start - A, stop): the minimum of n_j over [b - H - 1, b + A + 1]
+    m = -torch.nn.functional.max_pool1d(-padded, width, stride=1)
+    m = m.view(-1)
+    if start - ahead < 0:  # before the start: as the first block (covers its peak)
+        m[: ahead - start] = m[ahead - start]
+    smooth = torch.nn.functional.avg_pool1d(m.view(1, 1, -1), ahead + 1, stride=1).view(-1)  # mean over [b - A, b]
+    return np.minimum(smooth.numpy(), 1.0).astype(np.float32)
 
 
-def apply_gain(x: torch.Tensor, gain: float, curve: np.ndarray) -> torch.Tensor:
-    """``g G x`` for ``x`` ``[..., C, N]`` (``G`` per block, repeated over its samples), in place when possible."""
+def apply_gain(x: torch.Tensor, gain: float, curve: np.ndarray, skip: int = 0) -> torch.Tensor:
+    """``g G x`` for ``x`` ``[..., C, n]`` in place (``G`` per block, repeated over its samples).
+
+    ``curve[0]`` is the gain of the block holding ``x[..., 0]``, which is sample ``skip`` (0..15)
+    of that block: a chunk starting at track sample ``s`` takes ``curve = G[s // BLOCK:]`` and
+    ``skip = s % BLOCK``."""
     n = x.shape[-1]
-    for start in range(0, n, CHUNK_BLOCKS * BLOCK):
-        stop = min(n, start + CHUNK_BLOCKS * BLOCK)
-        g = torch.from_numpy(curve[start // BLOCK: math.ceil(stop / BLOCK)]).repeat_interleave(BLOCK)[: stop - start]
+    step = CHUNK_BLOCKS * BLOCK
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        a = skip + start
+        g = torch.from_numpy(curve[a // BLOCK: math.ceil((skip + stop) / BLOCK)]).repeat_interleave(BLOCK)
+        g = g[a % BLOCK: a % BLOCK + stop - start]
         x[..., start:stop] *= (gain * g).to(x.dtype)
     return x

@@ -11,34 +11,59 @@ The chain, every value a field of :class:`PreprocessSettings` (defaults in brack
 4. the ceiling: a look-ahead true-peak limiter (:mod:`.limiter`, 4x oversampled detection) holds
    the peaks ``margin_db`` under ``ceiling_dbtp`` [-2 dBTP]. Limiting lowers the loudness, so the
    gain is raised by the shortfall and the limiter rerun until the measured loudness is within
-   0.05 LU of the target (secant steps, at most ``MAX_ROUNDS`` rounds); the true peak of the result is then
-   measured (4x, every sample) and, should it still be above the ceiling, one more limiter pass
-   with unity gain brings it under.
+   0.05 LU of the target (secant steps, at most ``MAX_ROUNDS`` rounds); the true peak of the
+   result is then measured (4x; a span the limiter left alone as ``g`` times its block peaks,
+   :meth:`Levelling.unlimited_peak`) and, should it still be above the ceiling, one more limiter
+   pass with unity gain brings it under.
 
-Filters are torchaudio's biquads (``highpass_biquad``, ``equalizer_biquad``) in float64; the chain
-is linear and time-invariant, so it runs as one FFT convolution with the chain's impulse response
-(the biquads applied to an impulse), which gives the same samples several times faster than
-torchaudio's sample-by-sample ``lfilter``. A bell whose centre is not below 0.45 x the
-sample rate is skipped (noted in the report). Every batch item gets its own gain; silence and
-audio shorter than one 400 ms loudness block keep their level (gain 0 dB).
+The EQ is torchaudio's biquads in float64, run as one FFT overlap-add convolution with the
+chain's impulse response (:mod:`.equaliser`: same samples, several times faster than
+``lfilter``). A stage whose frequency is not below 0.45 x the sample rate is skipped (noted in
+the report). Every batch item gets its own gain; silence and audio shorter than one 400 ms
+loudness block keep their level (gain 0 dB).
+
+Steps 3-4 work on a signal they can *replay*: a callable giving the EQ'd signal again as
+``[C, n]`` float32 chunks (:class:`Levelling`, :func:`plan_levelling`). Every quantity is
+accumulated chunk by chunk with state carried across chunks (BS.1770 frame energies,
+:class:`.limiter.BlockPeakTracker` on the track's own grid, the limiter's gain curve per block
+range), so the result does not depend on the chunking: :func:`preprocess_audio` replays slices of
+the EQ'd waveform it holds, :func:`.preprocess_file.preprocess_file` decodes and equalises the
+file again for each pass and holds only the block peaks (4 bytes per 16 samples) and chunks.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from .limiter import LimiterSettings, apply_gain, block_true_peaks, gain_curve
-from .loudness import measure_loudness, true_peak_db, true_peak_estimate_db
+from .equaliser import _biquad_chain, chain_impulse_response, equalise  # noqa: F401 (re-exported)
+from .limiter import (
+    BLOCK,
+    CHUNK_BLOCKS,
+    BlockPeakTracker,
+    LimiterSettings,
+    apply_gain,
+    block_true_peaks,
+    gain_curve,
+    limiter_reach,
+    limits,
+)
 from .preprocess_settings import PreprocessSettings  # noqa: F401 (re-exported)
+from .progress import report
 from .waveform import check_audio
 
 MAX_ROUNDS = 8
 """Gain / limiter rounds at most (three or four are usual)."""
+SLICE = 1 << 20
+"""Samples per slice when the in-memory path walks a held waveform."""
 
-
+Replay = Callable[[str], Iterator[torch.Tensor]]
+"""``replay(stage)``: the EQ'd signal again, in order, as fresh ``[C, n]`` float32 chunks the
+caller may change; ``stage`` names the pass for progress."""
 
 
 @dataclass
@@ -59,95 +84,173 @@ class ItemReport:
     """Share of the time the limiter reduced the gain (0..1)."""
 
 
-def _biquad_chain(x: torch.Tensor, sample_rate: int, settings: PreprocessSettings) -> tuple[torch.Tensor, list[str]]:
-    """Stages 1-2 with torchaudio's biquads on ``[..., N]`` float64 already inside +-0.25."""
-    import torchaudio.functional as AF
+class LoudnessMeter:
+    """BS.1770 integrated loudness (LUFS) of a signal fed in ``[C, n]`` chunks: the K-weighted
+    energies of ~46 ms frames (:func:`.loudness.measure_loudness`'s method; O(duration / 46 ms)
+    memory) gated at the end. Any chunking gives the same frames."""
 
-    notes = []
-    nyquist_limit = 0.45 * sample_rate
-    if settings.highpass_hz > 0:
-        if settings.highpass_hz < nyquist_limit:
-            x = AF.highpass_biquad(x, sample_rate, settings.highpass_hz, settings.highpass_q)
-        else:
-            notes.append(f"high-pass {settings.highpass_hz:g} Hz skipped (above 0.45 x {sample_rate} Hz)")
-    for centre, gain in settings.bells():
-        if gain == 0:
-            continue
-        if centre >= nyquist_limit:
-            notes.append(f"{centre:g} Hz bell skipped (above 0.45 x {sample_rate} Hz)")
-            continue
-        x = AF.equalizer_biquad(x, sample_rate, centre, gain, settings.q)
-    return x, notes
+    def __init__(self, rate: int, channels: int):
+        from .features import _LoudnessFrames
 
+        self.rate, self.channels, self.samples = rate, channels, 0
+        self.frames = _LoudnessFrames(rate, channels)
 
-def chain_impulse_response(sample_rate: int, settings: PreprocessSettings) -> tuple[torch.Tensor, list[str]]:
-    """Impulse response ``h`` of the EQ chain: torchaudio's biquads run on a unit impulse (scaled
-    by 0.1 against their clamp, then scaled back), long enough that the energy left past its end
-    is below 1e-14 of the total (at most 2^20 samples)."""
-    length = 1 << max(12, math.ceil(math.log2(sample_rate * 0.25)))
-    while True:
-        impulse = torch.zeros(length, dtype=torch.float64)
-        impulse[0] = 0.1
-        h, notes = _biquad_chain(impulse, sample_rate, settings)
-        h = h / 0.1
-        energy = h.square()
-        tail = float(energy[length // 2:].sum()) / max(float(energy.sum()), 1e-300)
-        if tail < 1e-14 or length >= 1 << 20:
-            return h[: length // 2], notes
-        length *= 2
+    def feed(self, chunk) -> None:
+        chunk = chunk.numpy() if isinstance(chunk, torch.Tensor) else chunk
+        self.frames.feed(chunk)
+        self.samples += chunk.shape[-1]
+
+    def lufs(self) -> float:
+        """The loudness of everything fed (call once, at the end)."""
+        from .features import frames_loudness
+
+        self.frames.feed(np.zeros((self.channels, 0), np.float32), final=True)
+        return frames_loudness(self.frames.result(self.channels), self.frames.frame_seconds, self.samples / self.rate)
 
 
-def equalise(waveform: torch.Tensor, sample_rate: int, settings: PreprocessSettings,
-             fft_size: int = 1 << 18) -> tuple[torch.Tensor, list[str]]:
-    """The EQ stages (1-2) on ``[..., N]``: the chain's impulse response (:func:`chain_impulse_response`)
-    applied by FFT overlap-add (``fft_size``-point transforms in float64, blocks of
-    ``fft_size - len(h) + 1`` samples). Same samples as running the biquads one by one (the tail
-    left out is below -140 dB), many times faster than torchaudio's sample-by-sample ``lfilter``.
-    Returns the input's floating dtype (float32 in, float32 out: one extra waveform of memory) and
-    notes on skipped stages."""
-    h, notes = chain_impulse_response(sample_rate, settings)
-    x = waveform if waveform.is_floating_point() else waveform.to(torch.float32)
-    n, taps = x.shape[-1], h.shape[0]
-    size = max(fft_size, 1 << math.ceil(math.log2(2 * taps)))
-    block = size - taps + 1
-    spectrum = torch.fft.rfft(h, n=size)
-    out = torch.zeros_like(x)
-    for start in range(0, n, block):
-        piece = torch.fft.irfft(torch.fft.rfft(x[..., start: start + block].to(torch.float64), n=size) * spectrum,
-                                n=size)
-        stop = min(n, start + size)
-        out[..., start:stop] += piece[..., : stop - start].to(out.dtype)
-    return out, notes
+class InputMeter:
+    """``lufs_before`` and ``peak_before`` of the report, fed the unprocessed chunks: loudness as
+    :class:`LoudnessMeter`, true peak by the analysis' estimate (the loudest 2,048-sample blocks
+    oversampled 4x, :class:`.features._PeakTracker`)."""
+
+    def __init__(self, rate: int, channels: int):
+        from .features import _PeakTracker
+
+        self.loudness = LoudnessMeter(rate, channels)
+        self.peaks = _PeakTracker(channels)
+
+    def feed(self, chunk: np.ndarray) -> None:
+        self.loudness.feed(chunk)
+        self.peaks.feed(chunk)
+
+    def result(self) -> tuple[float, float]:
+        """``(LUFS, dBTP)``."""
+        return self.loudness.lufs(), self.peaks.finish()[1]
 
 
-def _limited_loudness(y: torch.Tensor, rate: int, gain: float, curve, chunk: int = 1 << 20) -> float:
-    """Loudness of ``gain * G * y`` without holding it (chunk by chunk)."""
-    from .features import _LoudnessFrames, frames_loudness
+class OutputMeter:
+    """``lufs_after`` and ``peak_after`` (LUFS, dBTP) of the output, fed its chunks: loudness as
+    :class:`LoudnessMeter`, true peak as the largest 4x-oversampled block peak
+    (:class:`.limiter.BlockPeakTracker` without keeping the blocks; 4x whatever the limiter's
+    detection, as :func:`.loudness.true_peak_db`). The final ceiling check reads this peak.
 
-    frames = _LoudnessFrames(rate, y.shape[0])
-    n = y.shape[-1]
-    for start in range(0, n, chunk):
-        piece = y[..., start: start + chunk].clone()
-        stop = start + piece.shape[-1]
-        apply_gain(piece, gain, curve[start // 16: -(-stop // 16)])
-        frames.feed(piece.numpy(), final=stop >= n)
-    return frames_loudness(frames.result(y.shape[0]), frames.frame_seconds, n / rate)
+    With the ``level`` that made the output, a span the limiter left alone is not oversampled
+    again (:meth:`Levelling.unlimited_peak`): there the output is ``g y`` and its peak ``g max p_b``."""
+
+    def __init__(self, rate: int, channels: int, level: Levelling | None = None):
+        from .loudness import TRUE_PEAK_OVERSAMPLING
+
+        self.loudness = LoudnessMeter(rate, channels)
+        known = level.unlimited_peak if level is not None and level.oversampling == TRUE_PEAK_OVERSAMPLING else None
+        self.peaks = BlockPeakTracker(TRUE_PEAK_OVERSAMPLING, keep=False, known=known)
+
+    def feed(self, chunk: torch.Tensor) -> None:
+        self.loudness.feed(chunk)
+        self.peaks.feed(chunk)
+
+    def result(self) -> tuple[float, float]:
+        self.peaks.finish()
+        return self.loudness.lufs(), self.peaks.peak_db()
 
 
-def _level_item(y: torch.Tensor, rate: int, settings: PreprocessSettings, limiter: LimiterSettings,
-                lufs_eq: float) -> tuple[float, float, float]:
-    """Steps 3-4 on one EQ'd item ``[C, N]`` float32, in place: ``(gain_db, limiting_db, limited_fraction)``."""
-    if not math.isfinite(lufs_eq):
-        return 0.0, 0.0, 0.0
-    gain_db = min(settings.target_lufs - lufs_eq, settings.max_gain_db)
+@dataclass
+class Levelling:
+    """Steps 3-4 decided for one item: ``y = g G x`` with make-up ``g = 10^(gain_db / 20)`` and the
+    limiter's ``G`` from the EQ'd signal's block peaks ``peaks`` (``None``: silent or too short,
+    nothing is applied) against ``ceiling`` (linear, ``ceiling_dbtp - margin_db``); ``more``: the
+    block peaks of that output when its true peak still passed the ceiling, for one more limiter
+    pass at unity gain (``y' = G' y``)."""
+
+    gain_db: float
+    peaks: np.ndarray | None
+    ceiling: float
+    rate: int
+    limiter: LimiterSettings
+    more: np.ndarray | None = None
+
+    @property
+    def gain(self) -> float:
+        return 10 ** (self.gain_db / 20)
+
+    @property
+    def oversampling(self) -> int:
+        return self.limiter.oversampling
+
+    def limits(self) -> bool:
+        return self.peaks is not None and limits(self.peaks, self.gain, self.ceiling)
+
+    def unlimited_peak(self, start: int, stop: int) -> float | None:
+        """The 4x true peak of output samples ``[start, stop)`` when the limiter left them and 64
+        samples either side alone (``G_b = 1``, no extra pass): ``g max p_b`` over their blocks,
+        which is what oversampling ``g y`` gives (up to float rounding; the resampler is linear).
+        ``G_b = 1`` for ``lo <= b < hi`` exactly when no ``n_j < 1`` for
+        ``lo - A - H - 1 <= j <= hi + A`` (:mod:`.limiter`); ``None`` when that does not hold."""
+        if self.peaks is None or self.more is not None:
+            return None
+        ahead, hold = limiter_reach(self.limiter, self.rate)
+        lo, hi = max(0, start - 64) // BLOCK, math.ceil((stop + 64) / BLOCK)
+        window = self.peaks[max(0, lo - ahead - hold - 1): hi + ahead + 1]
+        if limits(window, self.gain, self.ceiling):
+            return None
+        own = self.peaks[start // BLOCK: math.ceil(stop / BLOCK)]
+        return self.gain * float(own.max()) if len(own) else 0.0
+
+    def apply(self, chunk: torch.Tensor, first: int, extra_only: bool = False) -> torch.Tensor:
+        """Apply to ``chunk`` ``[C, n]`` (track samples ``first .. first + n``) in place: ``g G``
+        then, with :attr:`more`, ``G'``; ``extra_only``: ``G'`` alone (on an output that has ``g G``)."""
+        if self.peaks is None:
+            return chunk
+        lo, hi = first // BLOCK, math.ceil((first + chunk.shape[-1]) / BLOCK)
+        if not extra_only:
+            apply_gain(chunk, self.gain, gain_curve(self.peaks, self.gain, self.ceiling, self.rate, self.limiter,
+                                                    lo, hi), first - lo * BLOCK)
+        if self.more is not None:
+            apply_gain(chunk, 1.0, gain_curve(self.more, 1.0, self.ceiling, self.rate, self.limiter, lo, hi),
+                       first - lo * BLOCK)
+        return chunk
+
+    def stats(self) -> tuple[float, float]:
+        """``(limiting_db, limited_fraction)``: ``-20 log10(min_b G_b G'_b)`` and the share of
+        blocks with ``G_b G'_b < 0.9999``."""
+        if self.peaks is None:
+            return 0.0, 0.0
+        smallest, limited = 1.0, 0
+        for lo in range(0, len(self.peaks), CHUNK_BLOCKS):
+            curve = gain_curve(self.peaks, self.gain, self.ceiling, self.rate, self.limiter, lo, lo + CHUNK_BLOCKS)
+            if self.more is not None:
+                curve = curve * gain_curve(self.more, 1.0, self.ceiling, self.rate, self.limiter, lo, lo + CHUNK_BLOCKS)
+            smallest = min(smallest, float(curve.min()))
+            limited += int((curve < 0.9999).sum())
+        return -20 * math.log10(max(smallest, 1e-12)), limited / max(1, len(self.peaks))
+
+
+def limited_loudness(replay: Replay, level: Levelling, channels: int, stage: str) -> float:
+    """Loudness (LUFS) of ``g G y`` over one replay of ``y``, never holding it."""
+    meter = LoudnessMeter(level.rate, channels)
+    done = 0
+    for chunk in replay(stage):
+        level.apply(chunk, done)
+        meter.feed(chunk)
+        done += chunk.shape[-1]
+    return meter.lufs()
+
+
+def plan_levelling(replay: Replay, peaks: np.ndarray, channels: int, rate: int, settings: PreprocessSettings,
+                   limiter: LimiterSettings, lufs_eq: float) -> Levelling:
+    """Steps 3-4 (module docstring): the gain ``g = target - L`` (capped), then while the limiter
+    acts and the loudness reached misses the target by 0.05 LU or more, a secant step
+    ``g += shortfall / slope`` (slope in LU per dB from the last two rounds, within 0.05..1; 1 at
+    first). Each round replays the signal once (:func:`limited_loudness`)."""
     ceiling = 10 ** ((settings.ceiling_dbtp - limiter.margin_db) / 20)
-    peaks = block_true_peaks(y, limiter.oversampling)
+    if not math.isfinite(lufs_eq):
+        return Levelling(0.0, None, ceiling, rate, limiter)
+    gain_db = min(settings.target_lufs - lufs_eq, settings.max_gain_db)
     previous = None
-    for _ in range(MAX_ROUNDS):
-        curve = gain_curve(peaks, 10 ** (gain_db / 20), ceiling, rate, limiter)
-        if curve.min() >= 1.0:
+    for round_index in range(MAX_ROUNDS):
+        level = Levelling(gain_db, peaks, ceiling, rate, limiter)
+        if not level.limits():
             break  # no limiting: the gain alone reaches the target
-        reached = _limited_loudness(y, rate, 10 ** (gain_db / 20), curve)
+        reached = limited_loudness(replay, level, channels, f"limiter round {round_index + 1}")
         shortfall = settings.target_lufs - reached
         if abs(shortfall) < 0.05 or gain_db >= settings.max_gain_db:
             break
@@ -157,16 +260,48 @@ def _level_item(y: torch.Tensor, rate: int, settings: PreprocessSettings, limite
             slope = min(1.0, max(0.05, (reached - previous[1]) / (gain_db - previous[0])))
         previous = (gain_db, reached)
         gain_db = min(gain_db + shortfall / slope, settings.max_gain_db)
-    curve = gain_curve(peaks, 10 ** (gain_db / 20), ceiling, rate, limiter)
-    apply_gain(y, 10 ** (gain_db / 20), curve)
-    final_peak = float(true_peak_db(y, rate))
-    if final_peak > settings.ceiling_dbtp:  # modulation put a peak a hair over: one more pass at unity gain
-        more = gain_curve(block_true_peaks(y, limiter.oversampling), 1.0,
-                          10 ** ((settings.ceiling_dbtp - limiter.margin_db) / 20), rate, limiter)
-        apply_gain(y, 1.0, more)
-        curve = curve * more
-    smallest = float(curve.min())
-    return gain_db, -20 * math.log10(max(smallest, 1e-12)), float((curve < 0.9999).mean())
+    return Levelling(gain_db, peaks, ceiling, rate, limiter)
+
+
+def _slices(x: torch.Tensor) -> Iterator[tuple[int, torch.Tensor]]:
+    for start in range(0, x.shape[-1], SLICE):
+        yield start, x[..., start: start + SLICE]
+
+
+def _level_held(y: torch.Tensor, rate: int, settings: PreprocessSettings, limiter: LimiterSettings,
+                progress, fraction: Callable[[float], float]) -> tuple[Levelling, float, float]:
+    """Steps 3-4 on one held EQ'd item ``[C, N]`` float32, in place: the levelling and the output's
+    ``(LUFS, dBTP)``."""
+    channels = y.shape[0]
+    report(progress, "measuring", fraction(0.3))
+    meter = LoudnessMeter(rate, channels)
+    for _, piece in _slices(y):
+        meter.feed(piece)
+    peaks = block_true_peaks(y, limiter.oversampling)
+
+    def replay(stage: str) -> Iterator[torch.Tensor]:
+        report(progress, stage, fraction(0.5))
+        return (piece.clone() for _, piece in _slices(y))
+
+    level = plan_levelling(replay, peaks, channels, rate, settings, limiter, meter.lufs())
+    report(progress, "limiting", fraction(0.8))
+    for start, piece in _slices(y):
+        level.apply(piece, start)
+    lufs_after, peak_after = _measure_held(y, rate, level)
+    if level.peaks is not None and peak_after > settings.ceiling_dbtp:
+        # modulation put a peak a hair over: one more pass at unity gain
+        level.more = block_true_peaks(y, limiter.oversampling)
+        for start, piece in _slices(y):
+            level.apply(piece, start, extra_only=True)
+        lufs_after, peak_after = _measure_held(y, rate, level)
+    return level, lufs_after, peak_after
+
+
+def _measure_held(y: torch.Tensor, rate: int, level: Levelling) -> tuple[float, float]:
+    meter = OutputMeter(rate, y.shape[0], level)
+    for _, piece in _slices(y):
+        meter.feed(piece)
+    return meter.result()
 
 
 def preprocess_audio(audio: dict, settings: PreprocessSettings | None = None, limiter: LimiterSettings | None = None,
@@ -177,8 +312,6 @@ def preprocess_audio(audio: dict, settings: PreprocessSettings | None = None, li
     batch item and notes (skipped stages). Works item by item in float32 (the EQ in float64
     blocks): the memory is the input, the output and a few block-sized buffers.
     """
-    from .progress import report
-
     settings = (settings or PreprocessSettings()).validate()
     limiter = (limiter or LimiterSettings()).validate()
     waveform, rate = check_audio(audio)
@@ -190,15 +323,18 @@ def preprocess_audio(audio: dict, settings: PreprocessSettings | None = None, li
     for i in range(items):
         x = source[i].to("cpu", torch.float32)
         report(progress, "measuring", i / items)
-        lufs_before = measure_loudness(x, rate)
-        peak_before = true_peak_estimate_db(x, rate)
+        before = InputMeter(rate, x.shape[0])
+        for _, piece in _slices(x):
+            before.feed(piece.numpy())
+        lufs_before, peak_before = before.result()
         report(progress, "equalising", (i + 0.2) / items)
         y, notes = equalise(x, rate, settings)
         del x
-        report(progress, "limiting", (i + 0.5) / items)
-        gain_db, limiting_db, fraction = _level_item(y, rate, settings, limiter, measure_loudness(y, rate))
-        reports.append(ItemReport(lufs_before, peak_before, measure_loudness(y, rate), float(true_peak_db(y, rate)),
-                                  gain_db, limiting_db > 0.005, limiting_db, fraction))
+        level, lufs_after, peak_after = _level_held(y, rate, settings, limiter, progress,
+                                                     lambda f, i=i: (i + f) / items)
+        limiting_db, fraction = level.stats()
+        reports.append(ItemReport(lufs_before, peak_before, lufs_after, peak_after, level.gain_db,
+                                  limiting_db > 0.005, limiting_db, fraction))
         if not bool(torch.isfinite(y).all()):  # cannot happen with finite gains; never hand on NaN
             raise ValueError("preprocessing produced non-finite samples; please report this input")
         out[i] = y.to(device=source.device, dtype=out_dtype)

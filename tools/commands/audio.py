@@ -190,9 +190,8 @@ def run_preprocess(args: argparse.Namespace) -> int:
 def _preprocess(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
-    from ...audio.files import load_audio
-    from ...audio.preprocess import PreprocessSettings, format_preprocess_report, preprocess_audio
-    from ...audio.save import save_audio
+    from ...audio.preprocess import PreprocessSettings, format_preprocess_report
+    from ...audio.preprocess_file import preprocess_file
 
     settings = PreprocessSettings(**{f.name: getattr(args, f.name) for f in fields(PreprocessSettings)}).validate()
     from ...safeio import check_not_input
@@ -202,11 +201,7 @@ def _preprocess(args: argparse.Namespace) -> int:
 
     progress = TerminalProgress("preprocess", getattr(args, "quiet", False))
     try:
-        audio = load_audio(args.input, progress)
-        processed, reports, notes = preprocess_audio(audio, settings, progress=progress)
-        del audio
-        progress("writing", 0.0)
-        save_audio(processed, args.output)
+        reports, notes = preprocess_file(args.input, args.output, settings, progress=progress)
     finally:
         progress.close()
     print(format_preprocess_report(reports, settings, notes))
