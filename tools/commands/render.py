@@ -1,4 +1,4 @@
-"""The ``render`` subcommand (parser and entry point; cli.py only registers it)."""
+"""The ``render`` subcommand (parser and entry point)."""
 
 from __future__ import annotations
 
