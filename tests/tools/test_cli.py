@@ -80,3 +80,23 @@ def test_module_entry_point_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["source"] == "demo"
+
+
+def test_every_command_module_adds_exactly_its_names():
+    """One way to register a subcommand: a module in tools/commands lists NAMES, adds exactly
+    those with add_parsers, and runs them with run; no name is claimed twice."""
+    import argparse
+
+    from ltx_audioloop.tools.cli import build_parser
+    from ltx_audioloop.tools.commands import MODULES, command_modules
+
+    seen: list[str] = []
+    for name, module in zip(MODULES, command_modules()):
+        subparsers = argparse.ArgumentParser().add_subparsers(dest="command")
+        module.add_parsers(subparsers)
+        assert tuple(subparsers.choices) == module.NAMES, name
+        assert callable(module.run), name
+        seen += module.NAMES
+    assert len(seen) == len(set(seen))
+    _, runners = build_parser()
+    assert list(runners) == seen and {"plan", "render", "serve", "analyze"} <= set(seen)
