@@ -77,16 +77,25 @@ def servers(request):
         server.kill()
 
 
-def write_jobs(tmp_path: Path, count: int, workflow: Path, audio: Path) -> Path:
+def write_jobs(tmp_path: Path, count: int, workflow: Path, audio: Path, first_workflow: Path | None = None) -> Path:
+    """``count`` jobs ``j0..`` on ``workflow`` (``j0`` on ``first_workflow`` when given)."""
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text(
         "".join(
-            json.dumps({"id": f"j{i}", "audio": audio.name, "workflow": workflow.name, "seed": i}) + "\n"
+            json.dumps({"id": f"j{i}", "audio": audio.name,
+                        "workflow": (first_workflow if i == 0 and first_workflow else workflow).name, "seed": i})
+            + "\n"
             for i in range(count)
         ),
         encoding="utf-8",
     )
     return jobs
+
+
+def batch_args(jobs: Path, pool: list, out: Path, db: Path, *extra: str) -> list[str]:
+    """``render --batch`` on ``pool`` with a fast poll, then ``extra``."""
+    return ["render", "--batch", str(jobs), "--servers", ",".join(s.url for s in pool), "--out", str(out),
+            "--db", str(db), "--poll", "0.1", *extra]
 
 
 def job_rows(db: Path) -> list[tuple]:
@@ -113,23 +122,7 @@ def test_batch_runs_concurrently_and_survives_a_killed_server(ray_session, serve
 
     killer = threading.Thread(target=kill_when_busy)
     killer.start()
-    code = main(
-        [
-            "render",
-            "--batch",
-            str(jobs),
-            "--servers",
-            ",".join(s.url for s in pool),
-            "--out",
-            str(tmp_path / "out"),
-            "--db",
-            str(db),
-            "--retries",
-            "2",
-            "--poll",
-            "0.1",
-        ]
-    )
+    code = main(batch_args(jobs, pool, tmp_path / "out", db, "--retries", "2"))
     killer.join()
     out = capsys.readouterr()
     assert code == 0, out
@@ -163,21 +156,7 @@ def test_validation_error_is_reported_once_and_not_retried(ray_session, servers,
         encoding="utf-8",
     )
     db = tmp_path / "runs.duckdb"
-    code = main(
-        [
-            "render",
-            "--batch",
-            str(jobs),
-            "--servers",
-            ",".join(s.url for s in pool),
-            "--out",
-            str(tmp_path / "out"),
-            "--db",
-            str(db),
-            "--poll",
-            "0.1",
-        ]
-    )
+    code = main(batch_args(jobs, pool, tmp_path / "out", db))
     out = capsys.readouterr()
     assert code == 3
     rows = job_rows(db)
@@ -193,32 +172,10 @@ def test_batch_resumes_after_the_driver_is_killed(ray_session, servers, tmp_path
     audio = write_wav(tmp_path / "song.wav")
     quick = write_workflow(tmp_path, make_graph(steps=1, passes=2), "quick.json")
     hold = write_workflow(tmp_path, make_graph(steps=1, passes=1, mode="hold"), "hold.json")
-    jobs = tmp_path / "jobs.jsonl"
-    jobs.write_text(
-        "".join(
-            json.dumps({"id": f"j{i}", "audio": audio.name, "workflow": (quick if i == 0 else hold).name, "seed": i})
-            + "\n"
-            for i in range(5)
-        ),
-        encoding="utf-8",
-    )
+    jobs = write_jobs(tmp_path, 5, hold, audio, first_workflow=quick)
     db = tmp_path / "runs.duckdb"
     out = tmp_path / "out"
-    args = [
-        "render",
-        "--batch",
-        str(jobs),
-        "--servers",
-        ",".join(s.url for s in pool),
-        "--out",
-        str(out),
-        "--db",
-        str(db),
-        "--poll",
-        "0.1",
-        "--ray-address",
-        ray_session.get_runtime_context().gcs_address,
-    ]
+    args = batch_args(jobs, pool, out, db, "--ray-address", ray_session.get_runtime_context().gcs_address)
     driver = subprocess.Popen(
         [sys.executable, "-m", "ltx_audioloop", *args],
         env=_env(),
